@@ -1,0 +1,185 @@
+//! HTTP field component values (RFC 9421 §2.1): plain, `;sf`, `;key`, `;bs`.
+
+use std::collections::HashMap;
+
+use sfv::{Dictionary, FieldType, Item, List, ListEntry, ListSerializer, Parser};
+
+use crate::component::ComponentIdentifier;
+use crate::error::{BaseError, Input, ParseError};
+use crate::message::FieldSource;
+
+/// The structured-field type of a field (RFC 9651 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StructuredType {
+    /// An Item.
+    Item,
+    /// A List.
+    List,
+    /// A Dictionary.
+    Dictionary,
+}
+
+/// Which fields are known to be structured, and of what type: `;sf` is only possible on these
+/// (RFC 9421 §2.1.1). `;key` always parses the field as a Dictionary.
+#[derive(Debug, Clone)]
+pub struct FieldTypes {
+    types: HashMap<String, StructuredType>,
+}
+
+impl Default for FieldTypes {
+    /// The structured fields this crate knows: the signature fields, the digest fields and the
+    /// structured fields registered with RFC 9651 types.
+    fn default() -> Self {
+        use StructuredType::*;
+        let known = [
+            ("signature-input", Dictionary),
+            ("signature", Dictionary),
+            ("signature-agent", Dictionary),
+            ("accept-signature", Dictionary),
+            ("content-digest", Dictionary),
+            ("repr-digest", Dictionary),
+            ("want-content-digest", Dictionary),
+            ("want-repr-digest", Dictionary),
+            ("priority", Dictionary),
+            ("cache-status", List),
+            ("proxy-status", List),
+            ("cdn-cache-control", Dictionary),
+            ("client-cert", Item),
+            ("client-cert-chain", List),
+            ("accept-ch", List),
+            ("cross-origin-embedder-policy", Item),
+            ("cross-origin-opener-policy", Item),
+        ];
+        FieldTypes {
+            types: known.into_iter().map(|(n, t)| (n.to_owned(), t)).collect(),
+        }
+    }
+}
+
+impl FieldTypes {
+    /// Declares (or overrides) the type of a field.
+    pub fn with(mut self, name: &str, ty: StructuredType) -> Self {
+        self.types.insert(name.to_ascii_lowercase(), ty);
+        self
+    }
+
+    /// The type of a field, if known.
+    pub fn get(&self, name: &str) -> Option<StructuredType> {
+        self.types.get(name).copied()
+    }
+}
+
+fn trim_ows(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(start, |e| e + 1);
+    v.get(start..end).unwrap_or(&[])
+}
+
+/// The combined value of a field: each line trimmed, joined with ", ". Values must be visible
+/// ASCII, spaces and tabs (RFC 9421 §2.5: a base is ASCII and has no newline).
+pub(crate) fn combined(
+    source: &dyn FieldSource,
+    name: &str,
+    id: &ComponentIdentifier,
+    out: &mut String,
+) -> Result<(), BaseError> {
+    let mut count = 0usize;
+    let mut bad = false;
+    source.for_each_value(name, &mut |v| {
+        let v = trim_ows(v);
+        if count > 0 {
+            out.push_str(", ");
+        }
+        count += 1;
+        match std::str::from_utf8(v) {
+            Ok(s) if s.bytes().all(|b| b == b'\t' || (0x20..=0x7e).contains(&b)) => out.push_str(s),
+            _ => bad = true,
+        }
+    });
+    if count == 0 {
+        return Err(BaseError::MissingField(name.to_owned()));
+    }
+    if bad {
+        return Err(BaseError::InvalidValue(id.as_str().to_owned()));
+    }
+    Ok(())
+}
+
+fn bad_sf(name: &str, e: &sfv::Error) -> BaseError {
+    BaseError::BadStructuredField {
+        field: name.to_owned(),
+        error: ParseError::from_sfv(Input::CoveredField, e),
+    }
+}
+
+/// Appends the component value of a field for this identifier.
+pub(crate) fn field_value(
+    source: &dyn FieldSource,
+    name: &str,
+    id: &ComponentIdentifier,
+    types: &FieldTypes,
+    out: &mut String,
+) -> Result<(), BaseError> {
+    let flags = id.flags();
+    if flags.bs {
+        let mut values: Vec<Vec<u8>> = Vec::new();
+        source.for_each_value(name, &mut |v| values.push(trim_ows(v).to_vec()));
+        if values.is_empty() {
+            return Err(BaseError::MissingField(name.to_owned()));
+        }
+        let mut ser = ListSerializer::with_buffer(out);
+        for v in &values {
+            ser.bare_item(v.as_slice());
+        }
+        let _ = ser.finish();
+        return Ok(());
+    }
+    if flags.key.is_none() && !flags.sf {
+        return combined(source, name, id, out);
+    }
+    let mut raw = String::new();
+    combined(source, name, id, &mut raw)?;
+    if let Some(member) = &flags.key {
+        let dict: Dictionary = Parser::new(&raw).parse().map_err(|e| bad_sf(name, &e))?;
+        let entry = dict
+            .get(member.as_str())
+            .ok_or_else(|| BaseError::MissingMember {
+                field: name.to_owned(),
+                key: member.clone(),
+            })?;
+        out.push_str(&serialize_entry(entry));
+        return Ok(());
+    }
+    let serialized = match types.get(name) {
+        Some(StructuredType::Item) => Parser::new(&raw)
+            .parse::<Item>()
+            .map(|i| Some(i.serialize())),
+        Some(StructuredType::List) => Parser::new(&raw).parse::<List>().map(|l| l.serialize()),
+        Some(StructuredType::Dictionary) => Parser::new(&raw)
+            .parse::<Dictionary>()
+            .map(|d| d.serialize()),
+        None => return Err(BaseError::UnknownStructuredType(name.to_owned())),
+    }
+    .map_err(|e| bad_sf(name, &e))?;
+    // An empty list or dictionary serializes to nothing: the empty string.
+    out.push_str(serialized.as_deref().unwrap_or(""));
+    Ok(())
+}
+
+/// Serializes a dictionary member value (an item or an inner list, with parameters).
+pub(crate) fn serialize_entry(entry: &ListEntry) -> String {
+    match entry {
+        ListEntry::Item(item) => item.serialize(),
+        ListEntry::InnerList(_) => {
+            let mut ser = ListSerializer::new();
+            ser.members(std::iter::once(entry));
+            ser.finish().unwrap_or_default()
+        }
+    }
+}

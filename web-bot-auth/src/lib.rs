@@ -1,0 +1,19 @@
+//! RFC 9421 HTTP Message Signatures and the Web Bot Auth profile.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod alg;
+pub mod base;
+pub mod clock;
+pub mod component;
+mod derived;
+pub mod digest;
+pub mod error;
+pub mod field;
+pub mod fields;
+pub mod http1;
+pub mod keys;
+pub mod message;
+pub mod params;
+pub mod sign;
+pub mod verify;
