@@ -27,12 +27,6 @@ pub struct Jwk {
     /// Key id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
-    /// Algorithm (JOSE or RFC 9421 name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alg: Option<String>,
-    /// Public key use (`sig`).
-    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
-    pub key_use: Option<String>,
     /// Public x coordinate (`OKP`, `EC`), base64url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x: Option<String>,
@@ -66,6 +60,12 @@ pub struct Jwk {
     /// Symmetric key (`oct`), base64url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k: Option<String>,
+    /// Public key use (`sig`).
+    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
+    pub key_use: Option<String>,
+    /// Algorithm (JOSE or RFC 9421 name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
     /// Any other members, kept as received.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
