@@ -695,3 +695,34 @@ fn signs_http_requests_in_place() {
         Outcome::Verified(_)
     ));
 }
+
+/// Known-bad: draft-meunier-web-bot-auth-architecture-05's `;key` vectors sign the
+/// `Signature-Agent` member value without its quotes
+/// (`"signature-agent";key="agent2": https://signature-agent.test`), which contradicts RFC 9421
+/// §2.1.2 (a member is serialized as a structured field: a string keeps its quotes). The text
+/// wins: a signature made that way must not verify. The stored copy of that draft does not carry
+/// the vector's bytes, so the case is rebuilt here with the same key and parameters.
+#[test]
+fn architecture_05_unquoted_member_signature_is_refused() {
+    let v = load("wba-protocol-02-ed25519-signature-agent-included-present-on-the-request.txt");
+    let correct_base = exact_block(&v.text, 0);
+    let bad_base = correct_base.replace(
+        "\"signature-agent\";key=\"agent2\": \"https://signature-agent.test\"",
+        "\"signature-agent\";key=\"agent2\": https://signature-agent.test",
+    );
+    assert_ne!(bad_base, correct_base);
+    let key = SigningKey::from_jwk_json(&data("keys/test-key-ed25519.jwk.json")).unwrap();
+    let bad_sig = key.sign(bad_base.as_bytes()).unwrap();
+    use base64::Engine;
+    let bad = Vector {
+        sig: format!(
+            "sig2=:{}:",
+            base64::engine::general_purpose::STANDARD.encode(&bad_sig)
+        ),
+        ..v
+    };
+    let mut keys = KeySet::new();
+    keys.insert(ed_key());
+    let outcome = verify_text(&signed_request(&bad), keys, vector_config(), CREATED);
+    assert_eq!(invalid_reason(outcome), FailureReason::Mismatch);
+}
