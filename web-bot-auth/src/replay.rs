@@ -116,10 +116,8 @@ impl ReplayStore for InMemoryReplayStore {
                 state.seen.remove(&d);
             }
         }
-        if let Some(&exp) = state.seen.get(&digest) {
-            if exp >= now {
-                return Ok(false);
-            }
+        if state.seen.get(&digest).is_some_and(|&exp| exp >= now) {
+            return Ok(false);
         }
         if state.seen.len() >= self.max_entries {
             return Err(ReplayStoreError::Full);

@@ -67,8 +67,10 @@ impl<'k> Signer<'k> {
         label: &str,
         params: &SignatureParams,
     ) -> Result<SignatureFields, SignError> {
-        if let Some(alg) = params.alg() {
-            if alg != self.key.algorithm().name() {
+        if let Some(alg) = params.alg()
+            && alg != self.key.algorithm().name()
+        {
+            {
                 return Err(KeyError::AlgorithmMismatch {
                     key: self.key.algorithm().name(),
                     requested: crate::alg::Algorithm::from_name(alg)

@@ -135,10 +135,10 @@ pub(crate) fn check_time(
     now: u64,
     skew: u64,
 ) -> Result<(), FailureReason> {
-    if let Some(created) = params.created() {
-        if created > now.saturating_add(skew) {
-            return Err(FailureReason::NotYetValid { created, now });
-        }
+    if let Some(created) = params.created()
+        && created > now.saturating_add(skew)
+    {
+        return Err(FailureReason::NotYetValid { created, now });
     }
     if let Some(expires) = params.expires() {
         if expires.saturating_add(skew) < now {
@@ -161,6 +161,9 @@ pub struct VerifiedSignature {
     /// The key that verified it.
     pub key: VerifyingKey,
 }
+
+/// One signature's label and result.
+pub type LabeledResult = (String, Result<VerifiedSignature, VerifyError>);
 
 /// A plain RFC 9421 verifier: every signature checked on its own with a key from `R`.
 ///
@@ -249,10 +252,7 @@ impl<R: KeyResolver, C: Clock> Verifier<R, C> {
     }
 
     /// Verifies every signature on the message, each on its own.
-    pub fn verify_all(
-        &self,
-        message: &MessageView<'_>,
-    ) -> Result<Vec<(String, Result<VerifiedSignature, VerifyError>)>, ParseError> {
+    pub fn verify_all(&self, message: &MessageView<'_>) -> Result<Vec<LabeledResult>, ParseError> {
         Ok(signature_entries(message.headers())?
             .iter()
             .map(|e| (e.label().to_owned(), self.verify_entry(message, e)))

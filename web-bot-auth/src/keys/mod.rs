@@ -91,13 +91,25 @@ fn check_alg(have: Algorithm, want: Option<Algorithm>) -> Result<(), KeyError> {
     }
 }
 
-fn jwk_alg(jwk: &Jwk) -> Result<Option<Algorithm>, KeyError> {
-    match jwk.alg.as_deref() {
-        None => Ok(None),
-        Some(a) => Algorithm::from_jwk_alg(a)
-            .map(Some)
-            .ok_or_else(|| KeyError::Unsupported(format!("alg {a:?}"))),
+/// The algorithm a JWK is for: its `alg` member, which must agree with `requested` when both
+/// are given, else `requested`.
+fn jwk_alg(jwk: &Jwk, requested: Option<Algorithm>) -> Result<Option<Algorithm>, KeyError> {
+    let declared = match jwk.alg.as_deref() {
+        None => None,
+        Some(a) => Some(
+            Algorithm::from_jwk_alg(a)
+                .ok_or_else(|| KeyError::Unsupported(format!("alg {a:?}")))?,
+        ),
+    };
+    if let (Some(d), Some(r)) = (declared, requested)
+        && d != r
+    {
+        return Err(KeyError::AlgorithmMismatch {
+            key: d.name(),
+            requested: r.name(),
+        });
     }
+    Ok(declared.or(requested))
 }
 
 fn fixed<const N: usize>(bytes: &[u8], name: &'static str) -> Result<[u8; N], KeyError> {
@@ -164,16 +176,7 @@ impl VerifyingKey {
 
     /// Reads a JWK, requiring (or, for RSA without `alg`, choosing) the algorithm.
     pub fn from_jwk_with_alg(jwk: &Jwk, alg: Option<Algorithm>) -> Result<Self, KeyError> {
-        let declared = jwk_alg(jwk)?;
-        if let (Some(d), Some(a)) = (declared, alg) {
-            if d != a {
-                return Err(KeyError::AlgorithmMismatch {
-                    key: d.name(),
-                    requested: a.name(),
-                });
-            }
-        }
-        let alg = declared.or(alg);
+        let alg = jwk_alg(jwk, alg)?;
         match (jwk.kty.as_str(), jwk.crv.as_deref()) {
             ("OKP", Some("Ed25519")) => {
                 check_alg(Algorithm::Ed25519, alg)?;
@@ -468,16 +471,7 @@ impl SigningKey {
         if !jwk.is_private() {
             return Err(KeyError::NotPrivate);
         }
-        let declared = jwk_alg(jwk)?;
-        if let (Some(d), Some(a)) = (declared, alg) {
-            if d != a {
-                return Err(KeyError::AlgorithmMismatch {
-                    key: d.name(),
-                    requested: a.name(),
-                });
-            }
-        }
-        let alg = declared.or(alg);
+        let alg = jwk_alg(jwk, alg)?;
         let d = zeroize::Zeroizing::new(match jwk.kty.as_str() {
             "oct" => Vec::new(),
             _ => b64_member(&jwk.d, "d")?,
