@@ -125,7 +125,10 @@ pub enum BaseError {
         /// Member key.
         key: String,
     },
-    /// `;sf` or `;key` on a field whose structured type is unknown.
+    /// `;key` on a field known to be a List or an Item.
+    #[error("field `{0}` is not a dictionary")]
+    NotADictionary(String),
+    /// `;sf` on a field whose structured type is unknown.
     #[error("field `{0}` is not known to be a structured field")]
     UnknownStructuredType(String),
     /// A covered structured field does not parse.

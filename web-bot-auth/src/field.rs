@@ -20,7 +20,8 @@ pub enum StructuredType {
 }
 
 /// Which fields are known to be structured, and of what type: `;sf` is only possible on these
-/// (RFC 9421 §2.1.1). `;key` always parses the field as a Dictionary.
+/// (RFC 9421 §2.1.1). `;key` parses the field as a Dictionary, and fails on a field known to be
+/// of another type.
 #[derive(Debug, Clone)]
 pub struct FieldTypes {
     types: HashMap<String, StructuredType>,
@@ -146,6 +147,12 @@ pub(crate) fn field_value(
     let mut raw = String::new();
     combined(source, name, id, &mut raw)?;
     if let Some(member) = &flags.key {
+        if matches!(
+            types.get(name),
+            Some(StructuredType::Item | StructuredType::List)
+        ) {
+            return Err(BaseError::NotADictionary(name.to_owned()));
+        }
         let dict: Dictionary = Parser::new(&raw).parse().map_err(|e| bad_sf(name, &e))?;
         let entry = dict
             .get(member.as_str())

@@ -280,6 +280,12 @@ impl SignatureParamsBuilder {
         if self.components.len() > MAX_COMPONENTS {
             return Err(bad("components", "too many covered components"));
         }
+        // Identifiers made with the builder methods get the same checks as received ones
+        // (unknown or incompatible parameters, `;req` on `@status`, …).
+        for (index, c) in self.components.iter().enumerate() {
+            ComponentIdentifier::from_item(&c.to_item())
+                .map_err(|reason| ParamsError::BadComponent { index, reason })?;
+        }
         SignatureParams::assemble(self.components, self.params)
     }
 }
