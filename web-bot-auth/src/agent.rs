@@ -113,7 +113,11 @@ impl SignatureAgent {
 
     fn from_dictionary(dict: &Dictionary) -> Result<Self, ParseError> {
         if dict.is_empty() {
-            return Err(ParseError::new(Input::SignatureAgent, Some(0), "no members"));
+            return Err(ParseError::new(
+                Input::SignatureAgent,
+                Some(0),
+                "no members",
+            ));
         }
         if dict.len() > MAX_AGENT_MEMBERS {
             return Err(ParseError::new(

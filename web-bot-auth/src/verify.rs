@@ -94,15 +94,30 @@ impl KeySet {
 }
 
 impl KeyResolver for KeySet {
+    /// The key under `keyid` for the agent; when several fit, the one whose algorithm is the
+    /// signature's `alg`.
     fn resolve(&self, query: &KeyQuery<'_>) -> Option<VerifyingKey> {
-        self.keys
+        let alg = query.alg.and_then(Algorithm::from_name);
+        let mut fitting = self
+            .keys
             .get(query.keyid)?
             .iter()
-            .find_map(|(agent, key)| match (agent, query.agent) {
-                (None, _) => Some(key.clone()),
-                (Some(a), Some(q)) if a == q => Some(key.clone()),
-                _ => None,
+            .filter(|(agent, _)| match (agent, query.agent) {
+                (None, _) => true,
+                (Some(a), Some(q)) => a == q,
+                (Some(_), None) => false,
             })
+            .map(|(_, key)| key);
+        let first = fitting.next()?;
+        if alg.is_none_or(|a| first.algorithm() == a) {
+            return Some(first.clone());
+        }
+        Some(
+            fitting
+                .find(|k| alg.is_some_and(|a| k.algorithm() == a))
+                .unwrap_or(first)
+                .clone(),
+        )
     }
 }
 
@@ -257,5 +272,41 @@ impl<R: KeyResolver, C: Clock> Verifier<R, C> {
             .iter()
             .map(|e| (e.label().to_owned(), self.verify_entry(message, e)))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SigningKey;
+
+    #[test]
+    fn key_set_matches_agent_and_prefers_the_signature_alg() {
+        let a = SigningKey::ed25519_from_seed(&[1; 32])
+            .verifying_key()
+            .clone();
+        let b = SigningKey::ed25519_from_seed(&[2; 32])
+            .verifying_key()
+            .clone();
+        let mut set = KeySet::new();
+        set.insert_for_agent("https://a.example", a.clone());
+        set.insert_with_keyid("shared", b.clone());
+        let q = |agent, keyid, alg| KeyQuery { agent, keyid, alg };
+        assert_eq!(
+            set.resolve(&q(Some("https://a.example"), a.thumbprint(), None)),
+            Some(a.clone())
+        );
+        assert_eq!(
+            set.resolve(&q(Some("https://b.example"), a.thumbprint(), None)),
+            None
+        );
+        assert_eq!(set.resolve(&q(None, a.thumbprint(), None)), None);
+        // A pinned key matches any agent.
+        assert_eq!(
+            set.resolve(&q(Some("https://z.example"), "shared", None)),
+            Some(b.clone())
+        );
+        assert_eq!(set.resolve(&q(None, "shared", Some("ed25519"))), Some(b));
+        assert_eq!(set.len(), 2);
     }
 }
