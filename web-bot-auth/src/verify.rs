@@ -236,7 +236,7 @@ impl<R: KeyResolver, C: Clock> Verifier<R, C> {
         self
     }
 
-    /// Verifies one signature entry.
+    /// Verifies one signature entry with the key its `keyid` resolves to.
     pub fn verify_entry(
         &self,
         message: &MessageView<'_>,
@@ -245,7 +245,6 @@ impl<R: KeyResolver, C: Clock> Verifier<R, C> {
         let params = entry
             .params()
             .map_err(|e| FailureReason::Params(e.clone()))?;
-        let signature = entry.signature().map_err(|e| e.clone())?;
         let keyid = params.keyid().ok_or(FailureReason::NoKeyId)?;
         let key = self
             .keys
@@ -255,6 +254,21 @@ impl<R: KeyResolver, C: Clock> Verifier<R, C> {
                 alg: params.alg(),
             })
             .ok_or_else(|| FailureReason::UnknownKey(keyid.to_owned()))?;
+        self.verify_entry_with_key(message, entry, key)
+    }
+
+    /// Verifies one signature entry with a key the caller chose (RFC 9421 lets a verifier know
+    /// the key by other means than `keyid`, which may then be absent).
+    pub fn verify_entry_with_key(
+        &self,
+        message: &MessageView<'_>,
+        entry: &SignatureEntry,
+        key: VerifyingKey,
+    ) -> Result<VerifiedSignature, VerifyError> {
+        let params = entry
+            .params()
+            .map_err(|e| FailureReason::Params(e.clone()))?;
+        let signature = entry.signature().map_err(|e| e.clone())?;
         if self.check_time {
             check_time(params, self.clock.now_unix(), self.skew)?;
         }

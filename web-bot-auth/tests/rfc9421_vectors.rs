@@ -337,3 +337,44 @@ fn section_4_multiple_signatures_each_on_its_own() {
         FailureReason::Expired { .. }
     ));
 }
+
+#[test]
+fn a_signature_without_keyid_verifies_with_a_key_the_verifier_knows() {
+    let key = private_key("test-key-ecc-p256", None);
+    let msg = message(&test_request());
+    let view = MessageView::Request(msg.request_view("https").unwrap());
+    let params = SignatureParams::builder()
+        .component(web_bot_auth::component::DerivedComponent::Method)
+        .component(web_bot_auth::component::ComponentIdentifier::field("content-digest").unwrap())
+        .created(1618884473)
+        .build()
+        .unwrap();
+    let f = Signer::new(&key).sign(&view, "nokeyid", &params).unwrap();
+    let signed = message(&with_fields(
+        &test_request(),
+        &[
+            ("Signature-Input", &f.signature_input),
+            ("Signature", &f.signature),
+        ],
+    ));
+    let view = MessageView::Request(signed.request_view("https").unwrap());
+    let entries = signature_entries(view.headers()).unwrap();
+    let verifier = Verifier::new(KeySet::new()).with_clock(ManualClock::new(1618884473));
+    assert_eq!(
+        verifier
+            .verify_entry(&view, &entries[0])
+            .unwrap_err()
+            .reason(),
+        &FailureReason::NoKeyId
+    );
+    let ok = verifier
+        .verify_entry_with_key(&view, &entries[0], key.verifying_key().clone())
+        .unwrap();
+    assert_eq!(ok.label, "nokeyid");
+    let wrong = public_key("test-key-ed25519", None);
+    assert!(
+        verifier
+            .verify_entry_with_key(&view, &entries[0], wrong)
+            .is_err()
+    );
+}
