@@ -7,12 +7,15 @@
 
 use std::fmt;
 
+use sfv::visitor::{
+    DictionaryVisitor, EntryVisitor, Ignored, InnerListVisitor, ItemVisitor, ParameterVisitor,
+};
 use sfv::{
-    BareItem, DictSerializer, Dictionary, FieldType, Item, KeyRef, ListEntry, Parser, StringRef,
+    BareItem, BareItemFromInput, DictSerializer, FieldType, Item, KeyRef, Parser, StringRef,
 };
 
 use crate::error::{Input, ParseError};
-use crate::fields::{combined_field, parse_unique_dictionary};
+use crate::fields::combined_field;
 use crate::message::FieldSource;
 
 /// Most members read from one `Signature-Agent` field.
@@ -64,6 +67,8 @@ impl AgentMember {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignatureAgent {
     members: Vec<AgentMember>,
+    /// Each member's value serialized as a structured field (what `;key` covers).
+    serialized: Vec<String>,
     legacy: bool,
 }
 
@@ -73,27 +78,32 @@ impl fmt::Display for SignatureAgent {
     }
 }
 
-fn agent_type(params: &sfv::Parameters) -> AgentType {
-    let value = match params.get("type") {
-        Some(BareItem::String(s)) => s.as_str().to_owned(),
-        Some(BareItem::Token(t)) => t.as_str().to_owned(),
-        _ => return AgentType::Unspecified,
-    };
-    match value.as_str() {
+fn agent_type_named(value: &str) -> AgentType {
+    match value {
         "directory" => AgentType::Directory,
         "jwks_uri" => AgentType::JwksUri,
         "cimd" => AgentType::Cimd,
-        _ => AgentType::Other(value),
+        _ => AgentType::Other(value.to_owned()),
     }
 }
 
 impl SignatureAgent {
     /// Parses a field value: the dictionary form, else the legacy sf-string form.
     pub fn parse(value: &str) -> Result<Self, ParseError> {
-        let dict_err = match parse_unique_dictionary(value, Input::SignatureAgent) {
-            Ok(dict) => return Self::from_dictionary(&dict),
-            Err(e) => e,
-        };
+        let dict_err =
+            match Parser::new(value).parse_dictionary_with_visitor(AgentVisitor::default()) {
+                Ok(agent) => {
+                    if agent.members.is_empty() {
+                        return Err(ParseError::new(
+                            Input::SignatureAgent,
+                            Some(0),
+                            "no members",
+                        ));
+                    }
+                    return Ok(agent);
+                }
+                Err(e) => ParseError::from_sfv(Input::SignatureAgent, &e),
+            };
         // The legacy form is a single string item.
         match Parser::new(value).parse::<Item>() {
             Ok(Item {
@@ -105,50 +115,11 @@ impl SignatureAgent {
                     uri: s.as_str().to_owned(),
                     agent_type: AgentType::Unspecified,
                 }],
+                serialized: Vec::new(),
                 legacy: true,
             }),
             _ => Err(dict_err),
         }
-    }
-
-    fn from_dictionary(dict: &Dictionary) -> Result<Self, ParseError> {
-        if dict.is_empty() {
-            return Err(ParseError::new(
-                Input::SignatureAgent,
-                Some(0),
-                "no members",
-            ));
-        }
-        if dict.len() > MAX_AGENT_MEMBERS {
-            return Err(ParseError::new(
-                Input::SignatureAgent,
-                None,
-                format!("more than {MAX_AGENT_MEMBERS} members"),
-            ));
-        }
-        let mut members = Vec::with_capacity(dict.len());
-        for (key, entry) in dict {
-            let ListEntry::Item(Item {
-                bare_item: BareItem::String(uri),
-                params,
-            }) = entry
-            else {
-                return Err(ParseError::new(
-                    Input::SignatureAgent,
-                    None,
-                    format!("member `{}` is not a string", key.as_str()),
-                ));
-            };
-            members.push(AgentMember {
-                key: Some(key.as_str().to_owned()),
-                uri: uri.as_str().to_owned(),
-                agent_type: agent_type(params),
-            });
-        }
-        Ok(SignatureAgent {
-            members,
-            legacy: false,
-        })
     }
 
     /// Reads the field from a message: `Ok(None)` when absent.
@@ -161,25 +132,25 @@ impl SignatureAgent {
 
     /// A dictionary-form field with one member.
     pub fn single(key: &str, uri: &str) -> Result<Self, ParseError> {
-        let agent = SignatureAgent {
-            members: vec![AgentMember {
-                key: Some(key.to_owned()),
-                uri: uri.to_owned(),
-                agent_type: AgentType::Unspecified,
-            }],
-            legacy: false,
-        };
         // Refuse what cannot be serialized.
         KeyRef::from_str(key)
             .map_err(|e| ParseError::new(Input::SignatureAgent, e.index(), "invalid member key"))?;
-        StringRef::from_str(uri).map_err(|e| {
+        let value = StringRef::from_str(uri).map_err(|e| {
             ParseError::new(
                 Input::SignatureAgent,
                 e.index(),
                 "URI is not a valid sf-string",
             )
         })?;
-        Ok(agent)
+        Ok(SignatureAgent {
+            members: vec![AgentMember {
+                key: Some(key.to_owned()),
+                uri: uri.to_owned(),
+                agent_type: AgentType::Unspecified,
+            }],
+            serialized: vec![Item::new(value.to_owned()).serialize()],
+            legacy: false,
+        })
     }
 
     /// Whether this is the legacy single-string form.
@@ -197,6 +168,16 @@ impl SignatureAgent {
         self.members.iter().find(|m| m.key.as_deref() == Some(key))
     }
 
+    /// The member with this key and its value serialized as a structured field, as
+    /// `"signature-agent";key="…"` covers it (parsed fields only).
+    pub(crate) fn member_with_value(&self, key: &str) -> Option<(&AgentMember, &str)> {
+        let i = self
+            .members
+            .iter()
+            .position(|m| m.key.as_deref() == Some(key))?;
+        Some((self.members.get(i)?, self.serialized.get(i)?.as_str()))
+    }
+
     /// The field value.
     pub fn to_field_value(&self) -> String {
         if self.legacy {
@@ -208,6 +189,23 @@ impl SignatureAgent {
                 Some(s) => Item::new(s.to_owned()).serialize(),
                 None => String::new(),
             };
+        }
+        // A parsed field keeps each member as received (unknown parameters included).
+        if self.serialized.len() == self.members.len() {
+            let mut out = String::new();
+            for (m, value) in self.members.iter().zip(&self.serialized) {
+                if let Some(key) = &m.key {
+                    if !out.is_empty() {
+                        out.push_str(", ");
+                    }
+                    out.push_str(key);
+                    if value != "?1" {
+                        out.push('=');
+                        out.push_str(value);
+                    }
+                }
+            }
+            return out;
         }
         let mut ser = DictSerializer::new();
         for m in &self.members {
@@ -233,6 +231,130 @@ impl SignatureAgent {
             }
         }
         ser.finish().unwrap_or_default()
+    }
+}
+
+/// Reads the dictionary form straight into a [`SignatureAgent`]: members must be strings; each
+/// member's value is kept serialized as received (for `;key`), its `type` parameter read.
+#[derive(Default)]
+struct AgentVisitor {
+    members: Vec<AgentMember>,
+    serialized: Vec<String>,
+}
+
+#[derive(Debug)]
+struct AgentError(String);
+
+impl fmt::Display for AgentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AgentError {}
+
+impl<'de> DictionaryVisitor<'de> for AgentVisitor {
+    type Out = SignatureAgent;
+    type Error = AgentError;
+
+    fn entry(&mut self, key: &'de KeyRef) -> Result<impl EntryVisitor<'de>, Self::Error> {
+        if self
+            .members
+            .iter()
+            .any(|m| m.key.as_deref() == Some(key.as_str()))
+        {
+            return Err(AgentError(format!(
+                "member `{}` occurs more than once",
+                key.as_str()
+            )));
+        }
+        if self.members.len() >= MAX_AGENT_MEMBERS {
+            return Err(AgentError(format!("more than {MAX_AGENT_MEMBERS} members")));
+        }
+        Ok(AgentEntry {
+            visitor: self,
+            key: key.as_str(),
+        })
+    }
+
+    fn finish(self) -> Result<SignatureAgent, Self::Error> {
+        Ok(SignatureAgent {
+            members: self.members,
+            serialized: self.serialized,
+            legacy: false,
+        })
+    }
+}
+
+struct AgentEntry<'a, 'de> {
+    visitor: &'a mut AgentVisitor,
+    key: &'de str,
+}
+
+impl<'de> EntryVisitor<'de> for AgentEntry<'_, 'de> {
+    type Error = AgentError;
+
+    fn item(self) -> Result<impl ItemVisitor<'de>, Self::Error> {
+        Ok(self)
+    }
+
+    fn inner_list(self) -> Result<impl InnerListVisitor<'de>, Self::Error> {
+        Err::<Ignored, _>(AgentError(format!("member `{}` is not a string", self.key)))
+    }
+}
+
+impl<'de, 'a> ItemVisitor<'de> for AgentEntry<'a, 'de> {
+    type Out = ();
+    type Error = AgentError;
+
+    fn bare_item(
+        self,
+        bare_item: BareItemFromInput<'de>,
+    ) -> Result<impl ParameterVisitor<'de, Out = ()>, Self::Error> {
+        let BareItemFromInput::String(uri) = bare_item else {
+            return Err(AgentError(format!("member `{}` is not a string", self.key)));
+        };
+        let mut value = String::with_capacity(uri.as_str().len() + 2);
+        let _ = sfv::ItemSerializer::with_buffer(&mut value).bare_item(uri.as_ref());
+        self.visitor.members.push(AgentMember {
+            key: Some(self.key.to_owned()),
+            uri: uri.as_str().to_owned(),
+            agent_type: AgentType::Unspecified,
+        });
+        self.visitor.serialized.push(value);
+        Ok(AgentParams(self.visitor))
+    }
+}
+
+struct AgentParams<'a>(&'a mut AgentVisitor);
+
+impl<'de> ParameterVisitor<'de> for AgentParams<'_> {
+    type Out = ();
+    type Error = AgentError;
+
+    fn parameter(
+        &mut self,
+        key: &'de KeyRef,
+        value: BareItemFromInput<'de>,
+    ) -> Result<(), Self::Error> {
+        if let (Some(m), Some(s)) = (self.0.members.last_mut(), self.0.serialized.last_mut()) {
+            if key.as_str() == "type" && m.agent_type == AgentType::Unspecified {
+                let ty = match &value {
+                    BareItemFromInput::String(t) => Some(t.as_str()),
+                    BareItemFromInput::Token(t) => Some(t.as_str()),
+                    _ => None,
+                };
+                if let Some(t) = ty {
+                    m.agent_type = agent_type_named(t);
+                }
+            }
+            crate::sf::push_parameter(s, key, &value);
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), Self::Error> {
+        Ok(())
     }
 }
 

@@ -30,6 +30,18 @@ impl SignatureBase {
         params: &SignatureParams,
         types: &FieldTypes,
     ) -> Result<Self, BaseError> {
+        Self::with_member(message, params, types, None)
+    }
+
+    /// As [`SignatureBase::new`], with the serialized value of one dictionary member of a
+    /// target-message header field already known (`(field, key, value)`), so that a field the
+    /// caller parsed is not parsed again.
+    pub(crate) fn with_member(
+        message: &MessageView<'_>,
+        params: &SignatureParams,
+        types: &FieldTypes,
+        known: Option<(&str, &str, &str)>,
+    ) -> Result<Self, BaseError> {
         let mut out = String::with_capacity(256);
         for id in params.components() {
             out.push_str(id.as_str());
@@ -70,6 +82,16 @@ impl SignatureBase {
                 },
                 ComponentName::Field(name) => {
                     let flags = id.flags();
+                    if let Some((field, key, value)) = known
+                        && field == name
+                        && flags.key.as_deref() == Some(key)
+                        && !flags.tr
+                        && !req
+                    {
+                        out.push_str(value);
+                        out.push('\n');
+                        continue;
+                    }
                     let source = match (request, response) {
                         (Some(r), _) if flags.tr => r.trailers,
                         (Some(r), _) => r.headers,

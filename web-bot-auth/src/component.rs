@@ -240,10 +240,50 @@ impl ComponentIdentifier {
     /// Reads a component identifier from a parsed structured-field item, checking its name and
     /// parameters (RFC 9421 §2: unknown parameters and incompatible ones are errors).
     pub fn from_item(item: &Item) -> Result<Self, String> {
+        let (name, flags) = Self::check(item)?;
+        Ok(ComponentIdentifier {
+            name,
+            params: item.params.clone(),
+            serialized: item.serialize(),
+            flags,
+        })
+    }
+
+    /// As [`ComponentIdentifier::from_item`], taking the item by value (no copies).
+    pub fn from_owned_item(item: Item) -> Result<Self, String> {
+        let (name, flags) = Self::check(&item)?;
+        let serialized = item.serialize();
+        Ok(ComponentIdentifier {
+            name,
+            params: item.params,
+            serialized,
+            flags,
+        })
+    }
+
+    fn check(item: &Item) -> Result<(ComponentName, Flags), String> {
         let BareItem::String(name) = &item.bare_item else {
             return Err("not a string".into());
         };
-        let name = name.as_str();
+        Self::check_parts(name.as_str(), &item.params)
+    }
+
+    /// A component identifier from its name and parameters (as a parser visits them).
+    pub(crate) fn from_parts(name: &sfv::StringRef, params: Parameters) -> Result<Self, String> {
+        let (component, flags) = Self::check_parts(name.as_str(), &params)?;
+        let mut serialized = String::with_capacity(name.as_str().len() + 8);
+        let _ = sfv::ItemSerializer::with_buffer(&mut serialized)
+            .bare_item(name)
+            .parameters(&params);
+        Ok(ComponentIdentifier {
+            name: component,
+            params,
+            serialized,
+            flags,
+        })
+    }
+
+    fn check_parts(name: &str, item_params: &Parameters) -> Result<(ComponentName, Flags), String> {
         let component = if name.starts_with('@') {
             ComponentName::Derived(
                 DerivedComponent::from_name(name)
@@ -256,7 +296,7 @@ impl ComponentIdentifier {
             ComponentName::Field(name.to_owned())
         };
         let mut flags = Flags::default();
-        for (k, v) in &item.params {
+        for (k, v) in item_params {
             let flag = |v: &BareItem| match v {
                 BareItem::Boolean(true) => Ok(true),
                 _ => Err(format!("parameter `{}` must be a true boolean", k.as_str())),
@@ -301,12 +341,7 @@ impl ComponentIdentifier {
                 }
             }
         }
-        Ok(ComponentIdentifier {
-            name: component,
-            params: item.params.clone(),
-            serialized: item.serialize(),
-            flags,
-        })
+        Ok((component, flags))
     }
 
     /// The component name.

@@ -109,7 +109,7 @@ impl KeyDirectory {
     }
 
     fn check_key(jwk: &Jwk, now: u64) -> Result<VerifyingKey, String> {
-        let time = |name: &str| jwk.other.get(name).and_then(serde_json::Value::as_u64);
+        let time = |name: &str| jwk.other.get_u64(name);
         if time("nbf").is_some_and(|nbf| nbf > now) {
             return Err("not yet valid (nbf)".into());
         }

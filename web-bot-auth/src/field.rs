@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sfv::{Dictionary, FieldType, Item, List, ListEntry, ListSerializer, Parser};
+use sfv::{Dictionary, FieldType, Item, List, ListSerializer, Parser};
 
 use crate::component::ComponentIdentifier;
 use crate::error::{BaseError, Input, ParseError};
@@ -153,14 +153,14 @@ pub(crate) fn field_value(
         ) {
             return Err(BaseError::NotADictionary(name.to_owned()));
         }
-        let dict: Dictionary = Parser::new(&raw).parse().map_err(|e| bad_sf(name, &e))?;
-        let entry = dict
-            .get(member.as_str())
+        let member = Parser::new(&raw)
+            .parse_dictionary_with_visitor(crate::sf::MemberVisitor::new(member))
+            .map_err(|e| bad_sf(name, &e))?
             .ok_or_else(|| BaseError::MissingMember {
                 field: name.to_owned(),
                 key: member.clone(),
             })?;
-        out.push_str(&serialize_entry(entry));
+        out.push_str(&member);
         return Ok(());
     }
     let serialized = match types.get(name) {
@@ -177,16 +177,4 @@ pub(crate) fn field_value(
     // An empty list or dictionary serializes to nothing: the empty string.
     out.push_str(serialized.as_deref().unwrap_or(""));
     Ok(())
-}
-
-/// Serializes a dictionary member value (an item or an inner list, with parameters).
-pub(crate) fn serialize_entry(entry: &ListEntry) -> String {
-    match entry {
-        ListEntry::Item(item) => item.serialize(),
-        ListEntry::InnerList(_) => {
-            let mut ser = ListSerializer::new();
-            ser.members(std::iter::once(entry));
-            ser.finish().unwrap_or_default()
-        }
-    }
 }

@@ -5,9 +5,10 @@ use std::convert::Infallible;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sfv::visitor::{DictionaryVisitor, EntryVisitor};
-use sfv::{BareItem, DictSerializer, Dictionary, FieldType, KeyRef, ListEntry, Parser};
+use sfv::{DictSerializer, Dictionary, FieldType, KeyRef, Parser};
 
 use crate::error::{FailureReason, Input, ParamsError, ParseError};
+use crate::input_visit::{InputsVisitor, SignaturesVisitor};
 use crate::message::FieldSource;
 use crate::params::SignatureParams;
 
@@ -127,54 +128,41 @@ impl SignatureEntry {
 /// are unacceptable, or a label present in only one field, is reported on that entry alone, so
 /// that the other signatures can still be verified on their own.
 pub fn signature_entries(headers: &dyn FieldSource) -> Result<Vec<SignatureEntry>, ParseError> {
-    let inputs = combined_field(headers, "signature-input", Input::SignatureInput)?;
-    let sigs = combined_field(headers, "signature", Input::Signature)?;
-    let inputs = match inputs {
-        Some(v) => parse_unique_dictionary(&v, Input::SignatureInput)?,
-        None => Dictionary::new(),
+    let inputs = match combined_field(headers, "signature-input", Input::SignatureInput)? {
+        Some(v) => Parser::new(&v)
+            .parse_dictionary_with_visitor(InputsVisitor::default())
+            .map_err(|e| ParseError::from_sfv(Input::SignatureInput, &e))?,
+        None => Vec::new(),
     };
-    let sigs = match sigs {
-        Some(v) => parse_unique_dictionary(&v, Input::Signature)?,
-        None => Dictionary::new(),
+    let mut sigs = match combined_field(headers, "signature", Input::Signature)? {
+        Some(v) => Parser::new(&v)
+            .parse_dictionary_with_visitor(SignaturesVisitor::default())
+            .map_err(|e| ParseError::from_sfv(Input::Signature, &e))?,
+        None => Vec::new(),
     };
-    if inputs.len() > MAX_SIGNATURES || sigs.len() > MAX_SIGNATURES {
-        return Err(ParseError::new(
-            Input::SignatureInput,
-            None,
-            format!("more than {MAX_SIGNATURES} signatures"),
-        ));
-    }
     let mut out = Vec::with_capacity(inputs.len());
-    for (label, entry) in &inputs {
-        let signature = match sigs.get(label.as_str()) {
-            Some(ListEntry::Item(item)) => match &item.bare_item {
-                BareItem::ByteSequence(b) => Ok(b.clone()),
-                _ => Err(FailureReason::SignatureNotBytes),
-            },
-            Some(ListEntry::InnerList(_)) => Err(FailureReason::SignatureNotBytes),
-            None => Err(FailureReason::MissingSignatureValue(
-                label.as_str().to_owned(),
-            )),
+    for slot in inputs {
+        let (label, params) = slot.finish();
+        let signature = match sigs.iter().position(|(l, _)| *l == label) {
+            Some(i) => sigs.swap_remove(i).1,
+            None => Err(FailureReason::MissingSignatureValue(label.clone())),
         };
         out.push(SignatureEntry {
-            label: label.as_str().to_owned(),
-            params: SignatureParams::from_entry(entry),
+            label,
+            params,
             signature,
         });
     }
-    for label in sigs.keys() {
-        if !inputs.contains_key(label) {
-            out.push(SignatureEntry {
-                label: label.as_str().to_owned(),
-                params: Err(ParamsError::BadParameter {
-                    name: label.as_str().to_owned(),
-                    reason: "label has a Signature but no Signature-Input",
-                }),
-                signature: Err(FailureReason::MissingSignatureValue(
-                    label.as_str().to_owned(),
-                )),
-            });
-        }
+    // Labels with a Signature but no Signature-Input.
+    for (label, _) in sigs {
+        out.push(SignatureEntry {
+            params: Err(ParamsError::BadParameter {
+                name: label.clone(),
+                reason: "label has a Signature but no Signature-Input",
+            }),
+            signature: Err(FailureReason::MissingSignatureValue(label.clone())),
+            label,
+        });
     }
     Ok(out)
 }

@@ -69,12 +69,14 @@ pub mod error;
 pub mod field;
 pub mod fields;
 pub mod http1;
+mod input_visit;
 pub mod keys;
 pub mod message;
 pub mod params;
 pub mod profile;
 pub mod profile_signer;
 pub mod replay;
+mod sf;
 pub mod sign;
 pub mod verify;
 

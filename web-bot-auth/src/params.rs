@@ -2,28 +2,37 @@
 //! signature, kept exactly as received so that `@signature-params` is reproduced byte for byte.
 
 use std::fmt;
+use std::sync::OnceLock;
 
-use sfv::{BareItem, InnerList, Integer, Key, ListEntry, ListSerializer, Parameters};
+use sfv::{BareItem, Integer, ItemSerializer, Key, ListEntry, Parameters};
 
 use crate::alg::Algorithm;
-use crate::component::ComponentIdentifier;
+use crate::component::{ComponentIdentifier, DerivedComponent};
 use crate::error::ParamsError;
 
 /// Most covered components one signature may list.
 pub const MAX_COMPONENTS: usize = 64;
 
 /// The covered components and parameters of one signature.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct SignatureParams {
-    components: Vec<ComponentIdentifier>,
-    params: Parameters,
-    value: String,
-    created: Option<u64>,
-    expires: Option<u64>,
-    keyid: Option<String>,
-    alg: Option<String>,
-    nonce: Option<String>,
-    tag: Option<String>,
+    pub(crate) components: Vec<ComponentIdentifier>,
+    /// The `@signature-params` value: everything else follows from it.
+    pub(crate) value: String,
+    pub(crate) created: Option<u64>,
+    pub(crate) expires: Option<u64>,
+    pub(crate) keyid: Option<String>,
+    pub(crate) alg: Option<String>,
+    pub(crate) nonce: Option<String>,
+    pub(crate) tag: Option<String>,
+    /// All parameters as a map, built when first asked for.
+    pub(crate) params: OnceLock<Parameters>,
+}
+
+impl PartialEq for SignatureParams {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value && self.components == other.components
+    }
 }
 
 impl fmt::Debug for SignatureParams {
@@ -48,6 +57,11 @@ fn bad(name: &str, reason: &'static str) -> ParamsError {
 impl SignatureParams {
     /// Reads one `Signature-Input` member.
     pub fn from_entry(entry: &ListEntry) -> Result<Self, ParamsError> {
+        Self::from_owned_entry(entry.clone())
+    }
+
+    /// As [`SignatureParams::from_entry`], taking the member by value (no copies).
+    pub fn from_owned_entry(entry: ListEntry) -> Result<Self, ParamsError> {
         let ListEntry::InnerList(list) = entry else {
             return Err(ParamsError::NotInnerList);
         };
@@ -55,15 +69,15 @@ impl SignatureParams {
             return Err(bad("components", "too many covered components"));
         }
         let mut components = Vec::with_capacity(list.items.len());
-        for (index, item) in list.items.iter().enumerate() {
+        for (index, item) in list.items.into_iter().enumerate() {
             if !matches!(item.bare_item, BareItem::String(_)) {
                 return Err(ParamsError::ComponentNotString { index });
             }
-            let id = ComponentIdentifier::from_item(item)
+            let id = ComponentIdentifier::from_owned_item(item)
                 .map_err(|reason| ParamsError::BadComponent { index, reason })?;
             components.push(id);
         }
-        Self::assemble(components, list.params.clone())
+        Self::assemble(components, list.params)
     }
 
     fn assemble(
@@ -75,18 +89,10 @@ impl SignatureParams {
                 return Err(ParamsError::DuplicateComponent(c.as_str().to_owned()));
             }
         }
-        let mut out = SignatureParams {
-            components,
-            params,
-            value: String::new(),
-            created: None,
-            expires: None,
-            keyid: None,
-            alg: None,
-            nonce: None,
-            tag: None,
-        };
-        for (k, v) in &out.params {
+        let mut created = None;
+        let mut expires = None;
+        let mut strings: [Option<String>; 4] = [None, None, None, None];
+        for (k, v) in &params {
             let name = k.as_str();
             match name {
                 "created" | "expires" => {
@@ -96,37 +102,65 @@ impl SignatureParams {
                     let t = u64::try_from(i64::from(*i))
                         .map_err(|_| bad(name, "must not be negative"))?;
                     if name == "created" {
-                        out.created = Some(t);
+                        created = Some(t);
                     } else {
-                        out.expires = Some(t);
+                        expires = Some(t);
                     }
                 }
                 "keyid" | "alg" | "nonce" | "tag" => {
-                    let BareItem::String(s) = v else {
+                    let BareItem::String(v) = v else {
                         return Err(bad(name, "must be a string"));
                     };
-                    let s = Some(s.as_str().to_owned());
-                    match name {
-                        "keyid" => out.keyid = s,
-                        "alg" => out.alg = s,
-                        "nonce" => out.nonce = s,
-                        _ => out.tag = s,
+                    let slot = match name {
+                        "keyid" => 0,
+                        "alg" => 1,
+                        "nonce" => 2,
+                        _ => 3,
+                    };
+                    if let Some(s) = strings.get_mut(slot) {
+                        *s = Some(v.as_str().to_owned());
                     }
                 }
                 _ => {}
             }
         }
-        let inner = ListEntry::InnerList(InnerList::with_params(
-            out.components
+        // The inner list, serialized strictly: the identifiers as they serialize on their own,
+        // then the parameters in their order.
+        let mut value = String::with_capacity(
+            2 + components
                 .iter()
-                .map(ComponentIdentifier::to_item)
-                .collect(),
-            out.params.clone(),
-        ));
-        let mut ser = ListSerializer::new();
-        ser.members(std::iter::once(&inner));
-        out.value = ser.finish().unwrap_or_default();
-        Ok(out)
+                .map(|c| c.as_str().len() + 1)
+                .sum::<usize>()
+                + 32 * params.len(),
+        );
+        value.push('(');
+        for (i, c) in components.iter().enumerate() {
+            if i > 0 {
+                value.push(' ');
+            }
+            value.push_str(c.as_str());
+        }
+        value.push(')');
+        for (k, v) in &params {
+            value.push(';');
+            value.push_str(k.as_str());
+            if !matches!(v, BareItem::Boolean(true)) {
+                value.push('=');
+                let _ = ItemSerializer::with_buffer(&mut value).bare_item(v);
+            }
+        }
+        let [keyid, alg, nonce, tag] = strings;
+        Ok(SignatureParams {
+            components,
+            value,
+            created,
+            expires,
+            keyid,
+            alg,
+            nonce,
+            tag,
+            params: OnceLock::from(params),
+        })
     }
 
     /// Starts building parameters for a new signature.
@@ -144,9 +178,25 @@ impl SignatureParams {
         self.components.iter().any(|c| c == id)
     }
 
+    /// Whether the derived component `d`, without parameters, is among the covered components.
+    pub fn covers_derived(&self, d: DerivedComponent) -> bool {
+        self.components
+            .iter()
+            .any(|c| c.derived_component() == Some(d) && c.params().is_empty())
+    }
+
     /// All parameters, in the order received (known and unknown).
     pub fn params(&self) -> &Parameters {
-        &self.params
+        self.params.get_or_init(|| {
+            // `value` is a strict serialization of an inner list: it parses.
+            match sfv::Parser::new(&self.value).parse::<sfv::List>() {
+                Ok(list) => match list.into_iter().next() {
+                    Some(ListEntry::InnerList(il)) => il.params,
+                    _ => Parameters::new(),
+                },
+                Err(_) => Parameters::new(),
+            }
+        })
     }
 
     /// `created`, seconds since the epoch.

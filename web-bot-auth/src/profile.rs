@@ -20,7 +20,7 @@ use crate::fields::{SignatureEntry, signature_entries};
 use crate::keys::VerifyingKey;
 use crate::message::MessageView;
 use crate::replay::{ReplayKey, ReplayStore};
-use crate::verify::{KeyQuery, KeyResolver, check_signature, check_time};
+use crate::verify::{KeyQuery, KeyResolver, check_signature_with, check_time};
 
 /// The `tag` of a Web Bot Auth request signature.
 pub const WEB_BOT_AUTH_TAG: &str = "web-bot-auth";
@@ -257,20 +257,25 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
     /// Verifies the request: [`Outcome::Verified`] if any Web Bot Auth signature verifies, else
     /// [`Outcome::Invalid`] if one failed, else [`Outcome::Unverified`].
     pub fn verify(&self, message: &MessageView<'_>) -> Outcome {
-        let reports = self.verify_each(message);
+        let entries = match signature_entries(message.headers()) {
+            Ok(e) => e,
+            Err(e) => return invalid(None, None, parse_failure(e)),
+        };
+        let agent = SignatureAgent::from_headers(message.headers());
         let mut first_invalid = None;
         let mut first_unverified = None;
-        for r in reports {
-            match r.outcome {
-                Outcome::Verified(_) => return r.outcome,
+        for entry in &entries {
+            let outcome = self.verify_entry(message, entry, &agent);
+            match outcome {
+                Outcome::Verified(_) => return outcome,
                 Outcome::Invalid(_) => {
-                    first_invalid.get_or_insert(r.outcome);
+                    first_invalid.get_or_insert(outcome);
                 }
                 Outcome::Unverified(ref reason) => {
                     // An unknown key says more than "not a web-bot-auth signature".
                     let better = matches!(reason, UnverifiedReason::UnknownKey { .. });
                     if first_unverified.is_none() || better {
-                        first_unverified = Some(r.outcome);
+                        first_unverified = Some(outcome);
                     }
                 }
             }
@@ -334,9 +339,8 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
                 profile("keyid, created and expires are required"),
             );
         };
-        let covers_target = params
-            .covers(&ComponentIdentifier::derived(DerivedComponent::Authority))
-            || params.covers(&ComponentIdentifier::derived(DerivedComponent::TargetUri));
+        let covers_target = params.covers_derived(DerivedComponent::Authority)
+            || params.covers_derived(DerivedComponent::TargetUri);
         if !covers_target {
             return invalid(
                 Some(entry),
@@ -348,7 +352,8 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
             Ok(a) => a,
             Err(reason) => return invalid(Some(entry), None, reason),
         };
-        let agent_uri = agent.as_ref().map(|a| a.uri.as_str());
+        let agent_uri = agent.as_ref().map(|a| a.member.uri.as_str());
+        let known = agent.as_ref().and_then(|a| a.known);
         let now = self.clock.now_unix();
         if let Err(reason) = check_time(params, now, self.config.skew) {
             return invalid(Some(entry), agent_uri, reason);
@@ -380,7 +385,9 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
         if let Err(reason) = self.check_key(&key, keyid) {
             return invalid(Some(entry), agent_uri, reason);
         }
-        if let Err(reason) = check_signature(message, params, signature, &key, &self.field_types) {
+        if let Err(reason) =
+            check_signature_with(message, params, signature, &key, &self.field_types, known)
+        {
             return invalid(Some(entry), agent_uri, reason);
         }
         if let (Some(nonce), Some(store)) = (params.nonce(), &self.replay) {
@@ -404,7 +411,7 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
         }
         Outcome::Verified(VerifiedAgent {
             label: entry.label().to_owned(),
-            agent,
+            agent: agent.map(|a| a.member.clone()),
             keyid: keyid.to_owned(),
             alg: key.algorithm(),
             created,
@@ -428,16 +435,17 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
         Ok(())
     }
 
-    /// The `Signature-Agent` member this signature covers, checked against the profile.
-    fn covered_agent(
+    /// The `Signature-Agent` member this signature covers, checked against the profile, with
+    /// the member key and serialized value its `;key` component covers (dictionary form).
+    fn covered_agent<'f>(
         &self,
-        components: &[ComponentIdentifier],
-        field: &Result<Option<SignatureAgent>, ParseError>,
-    ) -> Result<Option<AgentMember>, FailureReason> {
-        let covered: Vec<&ComponentIdentifier> = components
+        components: &'f [ComponentIdentifier],
+        field: &'f Result<Option<SignatureAgent>, ParseError>,
+    ) -> Result<Option<CoveredAgent<'f>>, FailureReason> {
+        let mut covered = components
             .iter()
-            .filter(|c| c.field_name() == Some("signature-agent"))
-            .collect();
+            .filter(|c| c.field_name() == Some("signature-agent"));
+        let (first, second) = (covered.next(), covered.next());
         let field = match field {
             Ok(f) => f.as_ref(),
             Err(e) => return Err(parse_failure(e.clone())),
@@ -449,37 +457,49 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
             // A covered but absent field fails when the base is built.
             return Ok(None);
         };
-        let [id] = covered.as_slice() else {
-            return Err(profile(if covered.is_empty() {
-                "Signature-Agent is present but not covered"
-            } else {
-                "Signature-Agent is covered more than once"
-            }));
+        let id = match (first, second) {
+            (Some(id), None) => id,
+            (None, _) => return Err(profile("Signature-Agent is present but not covered")),
+            (Some(_), Some(_)) => return Err(profile("Signature-Agent is covered more than once")),
         };
-        let member = if field.is_legacy() {
+        let covered = if field.is_legacy() {
             if !self.config.accept_legacy_agent {
                 return Err(profile("legacy string Signature-Agent refused"));
             }
             if id.key().is_some() {
                 return Err(profile("a string Signature-Agent has no members"));
             }
-            field.members().first()
+            field.members().first().map(|member| CoveredAgent {
+                member,
+                known: None,
+            })
         } else {
             let Some(key) = id.key() else {
                 return Err(profile(
                     "a dictionary Signature-Agent must be covered with ;key",
                 ));
             };
-            field.member(key)
+            field
+                .member_with_value(key)
+                .map(|(member, value)| CoveredAgent {
+                    member,
+                    known: Some(("signature-agent", key, value)),
+                })
         };
-        let Some(member) = member else {
+        let Some(covered) = covered else {
             return Err(profile("the covered Signature-Agent member is absent"));
         };
-        if !member.has_web_uri(self.config.allow_http_agent) {
+        if !covered.member.has_web_uri(self.config.allow_http_agent) {
             return Err(profile("the Signature-Agent member is not an https URI"));
         }
-        Ok(Some(member.clone()))
+        Ok(Some(covered))
     }
+}
+
+/// The `Signature-Agent` member a signature covers.
+struct CoveredAgent<'f> {
+    member: &'f AgentMember,
+    known: Option<(&'static str, &'f str, &'f str)>,
 }
 
 fn parse_failure(e: ParseError) -> FailureReason {

@@ -129,6 +129,19 @@ pub(crate) fn check_signature(
     key: &VerifyingKey,
     types: &FieldTypes,
 ) -> Result<(), FailureReason> {
+    check_signature_with(message, params, signature, key, types, None)
+}
+
+/// As [`check_signature`], with one dictionary member's value already known (see
+/// [`SignatureBase::with_member`]).
+pub(crate) fn check_signature_with(
+    message: &MessageView<'_>,
+    params: &SignatureParams,
+    signature: &[u8],
+    key: &VerifyingKey,
+    types: &FieldTypes,
+    known: Option<(&str, &str, &str)>,
+) -> Result<(), FailureReason> {
     if let Some(alg) = params.alg() {
         let named = Algorithm::from_name(alg)
             .filter(|a| a.is_enabled())
@@ -140,7 +153,7 @@ pub(crate) fn check_signature(
             });
         }
     }
-    let base = SignatureBase::new(message, params, types)?;
+    let base = SignatureBase::with_member(message, params, types, known)?;
     key.verify(base.as_bytes(), signature)
 }
 

@@ -1,8 +1,8 @@
 //! Property tests: what is serialized parses back to the same value, a signed request stops
 //! verifying when any covered byte changes, and untrusted input never panics.
 //!
-//! The crypto properties run 64 cases each (`PROPTEST_CASES` overrides every count), so that
-//! the suite stays quick in debug builds.
+//! The crypto properties run 64 cases each and the others proptest's default 256, so that the
+//! suite stays quick in debug builds; `PROPTEST_CASES=n` sets every count.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use base64::Engine;
@@ -28,6 +28,14 @@ use web_bot_auth::verify::KeySet;
 // ---------------------------------------------------------------------------------------------
 // Strategies
 // ---------------------------------------------------------------------------------------------
+
+/// Cases for the properties that sign or verify: 64, or `PROPTEST_CASES`.
+fn crypto_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
+}
 
 /// Printable ASCII (what an sf-string may hold).
 fn printable(max: usize) -> impl Strategy<Value = String> {
@@ -236,28 +244,41 @@ proptest! {
     fn signature_agent_round_trip(
         members in prop::collection::btree_map(
             dict_key(),
-            (printable(40), proptest::option::of(prop_oneof![
-                Just("directory".to_owned()),
-                Just("jwks_uri".to_owned()),
-                Just("cimd".to_owned()),
-                "[a-z][a-z0-9_-]{0,8}",
-            ])),
+            (
+                printable(40),
+                proptest::option::of(prop_oneof![
+                    Just("directory".to_owned()),
+                    Just("jwks_uri".to_owned()),
+                    Just("cimd".to_owned()),
+                    "[a-z][a-z0-9_-]{0,8}",
+                ]),
+                // `type` as a token rather than a string; another parameter after it.
+                any::<bool>(),
+                proptest::option::of("[a-z][a-z0-9]{0,4}=(1|\\?0|tok|\"s\")"),
+            ),
             1..6,
         ),
         legacy_uri in printable(40),
     ) {
         let value = members
             .iter()
-            .map(|(k, (uri, ty))| match ty {
-                Some(t) => format!("{k}={};type={}", quoted(uri), quoted(t)),
-                None => format!("{k}={}", quoted(uri)),
+            .map(|(k, (uri, ty, token, extra))| {
+                let mut m = format!("{k}={}", quoted(uri));
+                if let Some(t) = ty {
+                    let t = if *token { t.clone() } else { quoted(t) };
+                    m.push_str(&format!(";type={t}"));
+                }
+                if let Some(e) = extra.as_ref().filter(|e| !e.starts_with("type=")) {
+                    m.push_str(&format!(";{e}"));
+                }
+                m
             })
             .collect::<Vec<_>>()
             .join(", ");
         let agent = SignatureAgent::parse(&value).unwrap();
         prop_assert!(!agent.is_legacy());
         prop_assert_eq!(agent.members().len(), members.len());
-        for (k, (uri, ty)) in &members {
+        for (k, (uri, ty, _, _)) in &members {
             let m = agent.member(k).unwrap();
             prop_assert_eq!(&m.uri, uri);
             let expected = match ty.as_deref() {
@@ -272,7 +293,7 @@ proptest! {
         let text = agent.to_field_value();
         prop_assert_eq!(SignatureAgent::parse(&text).unwrap(), agent);
 
-        let (key, (uri, _)) = members.iter().next().unwrap();
+        let (key, (uri, ..)) = members.iter().next().unwrap();
         let single = SignatureAgent::single(key, uri).unwrap();
         prop_assert_eq!(SignatureAgent::parse(&single.to_field_value()).unwrap(), single);
 
@@ -311,7 +332,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(crypto_cases()))]
 
     #[test]
     fn ed25519_jwk_round_trip(
@@ -446,7 +467,7 @@ fn replace_byte(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(crypto_cases()))]
 
     #[test]
     fn changing_a_covered_byte_breaks_the_signature(
@@ -586,7 +607,10 @@ fn sf_text() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
         "[a-z0-9 =();:\"@*,.?%/+_-]{0,80}",
-        "(sig[0-9]=\\((\"@?[a-z-]{1,10}\"(;[a-z]{1,4}(=[a-z0-9\"]{1,6})?)? ?){0,4}\\)(;[a-z]{1,7}=[0-9a-z\"]{1,8}){0,5}, ?){1,3}",
+        concat!(
+            "(sig[0-9]=\\((\"@?[a-z-]{1,10}\"(;[a-z]{1,4}(=[a-z0-9\"]{1,6})?)? ?){0,4}\\)",
+            "(;[a-z]{1,7}=[0-9a-z\"]{1,8}){0,5}, ?){1,3}",
+        ),
     ]
 }
 
@@ -594,7 +618,10 @@ fn json_text() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
         "[{}\\[\\]\":,a-z0-9 ._-]{0,80}",
-        "\\{(\"(kty|crv|x|y|n|e|d|k|alg|kid|use|keys)\":(\"[A-Za-z0-9_-]{0,12}\"|[0-9]{1,4}|null|\\[\\]|\\{\\}),?){0,6}\\}",
+        concat!(
+            "\\{(\"(kty|crv|x|y|n|e|d|k|alg|kid|use|keys)\":",
+            "(\"[A-Za-z0-9_-]{0,12}\"|[0-9]{1,4}|null|\\[\\]|\\{\\}),?){0,6}\\}",
+        ),
     ]
 }
 
@@ -662,21 +689,23 @@ proptest! {
         let mut bytes = text.into_bytes();
         bytes.extend_from_slice(&body);
         for input in [&bytes, &raw] {
-            if let Ok(m) = http1::parse(input, &Http1Limits::default()) {
-                if let Ok(view) = m.request_view("https") {
-                    let _ = WebBotAuthVerifier::new(KeySet::new()).verify(&MessageView::Request(view));
-                }
+            if let Ok(m) = http1::parse(input, &Http1Limits::default())
+                && let Ok(view) = m.request_view("https")
+            {
+                let outcome = WebBotAuthVerifier::new(KeySet::new())
+                    .verify(&MessageView::Request(view));
+                prop_assert!(!matches!(outcome, Outcome::Verified(_)));
             }
         }
     }
 
     #[test]
     fn components_from_untrusted_items_never_panic(input in sf_text()) {
-        if let Ok(item) = Parser::new(&input).parse::<sfv::Item>() {
-            if let Ok(id) = ComponentIdentifier::from_item(&item) {
-                let again = ComponentIdentifier::from_item(&Parser::new(id.as_str()).parse().unwrap()).unwrap();
-                prop_assert_eq!(again, id);
-            }
+        if let Ok(item) = Parser::new(&input).parse::<sfv::Item>()
+            && let Ok(id) = ComponentIdentifier::from_item(&item)
+        {
+            let again = Parser::new(id.as_str()).parse().unwrap();
+            prop_assert_eq!(ComponentIdentifier::from_item(&again).unwrap(), id);
         }
         if let Ok(list) = Parser::new(&input).parse::<List>() {
             for entry in &list {
@@ -686,4 +715,38 @@ proptest! {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Known bugs (found by fuzzing; the inputs are also in fuzz/corpus/)
+// ---------------------------------------------------------------------------------------------
+
+/// `Jwk` promises that "a key read and written again is unchanged", but a number member that
+/// serde_json parses inexactly (built without its `float_roundtrip` feature) is written back as
+/// a different number, which reads back as yet another one: `10.5e300` reads as the double
+/// printed `1.0500000000000001e301`, and an integer too large for `u64` is a float like it.
+/// Found by the `jwk` and `jwks_directory` fuzz targets
+/// (`fuzz/corpus/jwk/crash-float-round-trip`, `fuzz/corpus/jwks_directory/crash-float-round-trip`).
+#[test]
+fn jwk_round_trip_keeps_numbers() {
+    let mut changed = Vec::new();
+    for json in [
+        r#"{"kty":"OKP","exp":10.5e300}"#,
+        r#"{"kty":"OKP","exp":171222222222222222222222222222222225385600}"#,
+    ] {
+        let jwk = Jwk::from_json(json).unwrap();
+        let written = jwk.to_json();
+        if Jwk::from_json(&written).unwrap() != jwk {
+            changed.push(format!(
+                "{json} was written as {written}, which reads back differently"
+            ));
+        }
+        let dir = KeyDirectory::parse(format!("{{\"keys\":[{json}]}}").as_bytes()).unwrap();
+        if KeyDirectory::parse(dir.to_json().as_bytes()).unwrap() != dir {
+            changed.push(format!(
+                "a directory holding {json} changed when written and read"
+            ));
+        }
+    }
+    assert!(changed.is_empty(), "{changed:#?}");
 }

@@ -4,7 +4,10 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
@@ -17,58 +20,183 @@ pub const MAX_JWK_BYTES: usize = 256 * 1024;
 ///
 /// Private members (`d`, `p`, `q`, `dp`, `dq`, `qi`, `k`) are redacted in `Debug` and wiped
 /// from memory on drop.
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Jwk {
     /// Key type: `OKP`, `EC`, `RSA`, `oct`.
     pub kty: String,
     /// Curve, for `OKP` and `EC`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crv: Option<String>,
     /// Key id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
     /// Public x coordinate (`OKP`, `EC`), base64url.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x: Option<String>,
     /// Public y coordinate (`EC`), base64url.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub y: Option<String>,
     /// RSA modulus, base64url.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n: Option<String>,
     /// RSA public exponent, base64url.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e: Option<String>,
     /// Private key (`OKP`, `EC`) or RSA private exponent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub d: Option<String>,
     /// RSA first prime.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p: Option<String>,
     /// RSA second prime.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
     /// RSA first CRT exponent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dp: Option<String>,
     /// RSA second CRT exponent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dq: Option<String>,
     /// RSA CRT coefficient.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qi: Option<String>,
     /// Symmetric key (`oct`), base64url.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k: Option<String>,
     /// Public key use (`sig`).
-    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
     pub key_use: Option<String>,
     /// Algorithm (JOSE or RFC 9421 name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alg: Option<String>,
-    /// Any other members, kept as received.
-    #[serde(flatten)]
-    pub other: serde_json::Map<String, serde_json::Value>,
+    /// Any other members, kept exactly as received (numbers included).
+    pub other: ExtraMembers,
+}
+
+/// The members of a JWK that this crate does not interpret, in order, each kept as its raw JSON
+/// text so that writing the key again reproduces it exactly.
+#[derive(Clone, Default)]
+pub struct ExtraMembers(Vec<(String, Box<RawValue>)>);
+
+impl PartialEq for ExtraMembers {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|((a, x), (b, y))| a == b && x.get() == y.get())
+    }
+}
+
+impl fmt::Debug for ExtraMembers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| (k, v.get())))
+            .finish()
+    }
+}
+
+impl ExtraMembers {
+    /// The raw JSON text of a member.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.get())
+    }
+
+    /// A member that is a non-negative integer (such as `nbf` and `exp`).
+    pub fn get_u64(&self, name: &str) -> Option<u64> {
+        self.get(name).and_then(|raw| raw.parse().ok())
+    }
+
+    /// Sets a member (replacing one of the same name).
+    pub fn insert(&mut self, name: String, value: serde_json::Value) {
+        let Ok(raw) = serde_json::value::to_raw_value(&value) else {
+            return;
+        };
+        match self.0.iter_mut().find(|(k, _)| *k == name) {
+            Some(slot) => slot.1 = raw,
+            None => self.0.push((name, raw)),
+        }
+    }
+
+    /// Removes a member.
+    pub fn remove(&mut self, name: &str) {
+        self.0.retain(|(k, _)| k != name);
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The members in order, as (name, raw JSON text).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.get()))
+    }
+}
+
+impl Serialize for Jwk {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("kty", &self.kty)?;
+        for (name, value) in self.known_members() {
+            if let Some(v) = value {
+                map.serialize_entry(name, v)?;
+            }
+        }
+        for (name, raw) in &self.other.0 {
+            map.serialize_entry(name, raw)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Jwk {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(JwkVisitor)
+    }
+}
+
+struct JwkVisitor;
+
+impl<'de> Visitor<'de> for JwkVisitor {
+    type Value = Jwk;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON Web Key object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Jwk, A::Error> {
+        let mut jwk = Jwk::default();
+        let mut kty = None;
+        let mut names: Vec<String> = Vec::new();
+        while let Some(name) = map.next_key::<String>()? {
+            // RFC 7517 §4: member names are unique.
+            if names.contains(&name) {
+                return Err(de::Error::custom(format!("member `{name}` repeated")));
+            }
+            names.push(name.clone());
+            let slot = match name.as_str() {
+                "kty" => {
+                    kty = Some(map.next_value::<String>()?);
+                    continue;
+                }
+                "crv" => &mut jwk.crv,
+                "kid" => &mut jwk.kid,
+                "x" => &mut jwk.x,
+                "y" => &mut jwk.y,
+                "n" => &mut jwk.n,
+                "e" => &mut jwk.e,
+                "d" => &mut jwk.d,
+                "p" => &mut jwk.p,
+                "q" => &mut jwk.q,
+                "dp" => &mut jwk.dp,
+                "dq" => &mut jwk.dq,
+                "qi" => &mut jwk.qi,
+                "k" => &mut jwk.k,
+                "use" => &mut jwk.key_use,
+                "alg" => &mut jwk.alg,
+                _ => {
+                    let raw = map.next_value::<Box<RawValue>>()?;
+                    jwk.other.0.push((name, raw));
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value::<String>()?);
+        }
+        jwk.kty = kty.ok_or_else(|| de::Error::missing_field("kty"))?;
+        Ok(jwk)
+    }
 }
 
 impl Drop for Jwk {
@@ -102,6 +230,27 @@ impl fmt::Debug for Jwk {
 }
 
 impl Jwk {
+    /// The interpreted members other than `kty`, in the order they are written.
+    fn known_members(&self) -> [(&'static str, &Option<String>); 15] {
+        [
+            ("crv", &self.crv),
+            ("kid", &self.kid),
+            ("x", &self.x),
+            ("y", &self.y),
+            ("n", &self.n),
+            ("e", &self.e),
+            ("d", &self.d),
+            ("p", &self.p),
+            ("q", &self.q),
+            ("dp", &self.dp),
+            ("dq", &self.dq),
+            ("qi", &self.qi),
+            ("k", &self.k),
+            ("use", &self.key_use),
+            ("alg", &self.alg),
+        ]
+    }
+
     /// Parses one JWK from JSON.
     pub fn from_json(json: &str) -> Result<Self, KeyError> {
         if json.len() > MAX_JWK_BYTES {
@@ -204,7 +353,8 @@ mod tests {
     fn unknown_members_round_trip_and_debug_redacts() {
         let json = r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"secret-ish","nbf":1712793600,"custom":{"a":1}}"#;
         let jwk = Jwk::from_json(json).unwrap();
-        assert_eq!(jwk.other.get("nbf"), Some(&serde_json::json!(1712793600)));
+        assert_eq!(jwk.other.get("nbf"), Some("1712793600"));
+        assert_eq!(jwk.other.get_u64("nbf"), Some(1712793600));
         let again = Jwk::from_json(&jwk.to_json()).unwrap();
         assert_eq!(again, jwk);
         assert!(!format!("{jwk:?}").contains("secret-ish"));

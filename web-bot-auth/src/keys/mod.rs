@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::alg::Algorithm;
 use crate::error::{FailureReason, KeyError};
 
-pub use jwk::{Jwk, MAX_JWK_BYTES};
+pub use jwk::{ExtraMembers, Jwk, MAX_JWK_BYTES};
 pub(crate) use jwk::{b64, b64_member};
 
 /// Smallest RSA modulus accepted, in bits.
