@@ -1,0 +1,25 @@
+//! The benchmark entry point: one criterion group per workspace crate.
+//!
+//! `cargo bench -p benches --bench perf -- --warm-up-time 1 --measurement-time 3`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+use benches::groups::{Case, web_bot_auth};
+
+fn run_group(c: &mut Criterion, group: &str, cases: &[Case]) {
+    let mut g = c.benchmark_group(group);
+    for case in cases {
+        assert!(case.run(), "{group}/{} failed before timing", case.name);
+        g.bench_function(case.name, |b| b.iter(|| case.run()));
+    }
+    g.finish();
+}
+
+fn bench_web_bot_auth(c: &mut Criterion) {
+    let cases = web_bot_auth::cases().expect("web_bot_auth fixtures");
+    run_group(c, web_bot_auth::GROUP, &cases);
+}
+
+criterion_group!(perf, bench_web_bot_auth);
+criterion_main!(perf);
