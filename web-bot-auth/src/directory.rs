@@ -131,6 +131,20 @@ impl KeyDirectory {
     }
 }
 
+/// The request that fetched a directory from `authority` (what `"@authority";req` covers).
+fn directory_request(authority: &str) -> RequestView<'_> {
+    RequestView {
+        method: "GET",
+        scheme: "https",
+        authority,
+        path: DIRECTORY_PATH,
+        query: None,
+        request_target: None,
+        headers: &NoFields,
+        trailers: &NoFields,
+    }
+}
+
 /// The fields of a signed directory response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedDirectory {
@@ -157,16 +171,7 @@ pub fn sign_directory(
     let digest = content_digest(body.as_bytes(), &[DigestAlgorithm::Sha256]);
     let params = directory_params(key.thumbprint(), created, expires)?;
     let headers = vec![("content-digest", digest.as_bytes())];
-    let request = RequestView {
-        method: "GET",
-        scheme: "https",
-        authority,
-        path: DIRECTORY_PATH,
-        query: None,
-        request_target: None,
-        headers: &NoFields,
-        trailers: &NoFields,
-    };
+    let request = directory_request(authority);
     let view = MessageView::Response(
         ResponseView {
             status: 200,
@@ -233,16 +238,7 @@ pub fn verify_directory_response(
     let now = clock.now_unix();
     let (keys, _rejected) = directory.verifying_keys(now);
     let entries = signature_entries(headers).map_err(|e| fail(&e.to_string()))?;
-    let request = RequestView {
-        method: "GET",
-        scheme: "https",
-        authority,
-        path: DIRECTORY_PATH,
-        query: None,
-        request_target: None,
-        headers: &NoFields,
-        trailers: &NoFields,
-    };
+    let request = directory_request(authority);
     let view = MessageView::Response(
         ResponseView {
             status: 200,

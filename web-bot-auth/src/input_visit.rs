@@ -30,6 +30,23 @@ impl fmt::Display for VisitError {
 
 impl std::error::Error for VisitError {}
 
+/// RFC 9421 §4: labels are unique across the field; and at most [`MAX_SIGNATURES`] of them.
+fn new_label<'a>(
+    mut seen: impl ExactSizeIterator<Item = &'a str>,
+    key: &KeyRef,
+) -> Result<(), VisitError> {
+    if seen.len() >= MAX_SIGNATURES {
+        return Err(VisitError(format!("more than {MAX_SIGNATURES} signatures")));
+    }
+    if seen.any(|l| l == key.as_str()) {
+        return Err(VisitError(format!(
+            "label `{}` occurs more than once",
+            key.as_str()
+        )));
+    }
+    Ok(())
+}
+
 fn bad(name: &str, reason: &'static str) -> ParamsError {
     ParamsError::BadParameter {
         name: name.to_owned(),
@@ -95,15 +112,7 @@ impl<'de> DictionaryVisitor<'de> for InputsVisitor {
     type Error = VisitError;
 
     fn entry(&mut self, key: &'de KeyRef) -> Result<impl EntryVisitor<'de>, Self::Error> {
-        if self.0.iter().any(|s| s.label == key.as_str()) {
-            return Err(VisitError(format!(
-                "label `{}` occurs more than once",
-                key.as_str()
-            )));
-        }
-        if self.0.len() >= MAX_SIGNATURES {
-            return Err(VisitError(format!("more than {MAX_SIGNATURES} signatures")));
-        }
+        new_label(self.0.iter().map(|s| s.label.as_str()), key)?;
         self.0.push(InputSlot {
             label: key.as_str().to_owned(),
             state: Ok(empty_params()),
@@ -318,15 +327,7 @@ impl<'de> DictionaryVisitor<'de> for SignaturesVisitor {
     type Error = VisitError;
 
     fn entry(&mut self, key: &'de KeyRef) -> Result<impl EntryVisitor<'de>, Self::Error> {
-        if self.0.iter().any(|(l, _)| l == key.as_str()) {
-            return Err(VisitError(format!(
-                "label `{}` occurs more than once",
-                key.as_str()
-            )));
-        }
-        if self.0.len() >= MAX_SIGNATURES {
-            return Err(VisitError(format!("more than {MAX_SIGNATURES} signatures")));
-        }
+        new_label(self.0.iter().map(|(l, _)| l.as_str()), key)?;
         self.0.push((
             key.as_str().to_owned(),
             Err(FailureReason::SignatureNotBytes),
