@@ -2,7 +2,7 @@
 //!
 //! Each input line is one `Signature-Input` field line. Never panics; every member whose
 //! parameters are accepted serializes (`SignatureParams::as_str`) to a value that is read back
-//! to equal parameters; and the whole field, re-serialized, gives the same entries.
+//! to equal parameters; and the whole field, re-serialized, keeps every accepted entry equal.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -46,7 +46,12 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(entries.len(), entries2.len());
     for (a, b) in entries.iter().zip(&entries2) {
         assert_eq!(a.label(), b.label());
-        assert_eq!(a.params().ok(), b.params().ok());
+        // Whatever is accepted survives the round trip unchanged. (A member repeating a
+        // parameter is refused — no strict serialization repeats one — while the re-serialized
+        // field has the duplicate collapsed, so it may be accepted there.)
+        if let Ok(pa) = a.params() {
+            assert_eq!(Some(pa), b.params().ok());
+        }
         assert_eq!(a.signature().ok(), b.signature().ok());
     }
 });

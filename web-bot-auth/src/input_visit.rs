@@ -60,6 +60,8 @@ pub(crate) struct InputSlot {
     state: Result<SignatureParams, ParamsError>,
     /// Known parameters already read (bit i = KNOWN_PARAMS[i]).
     seen: u8,
+    /// Unknown parameters already read (rare: allocated only when there are some).
+    seen_other: Vec<String>,
 }
 
 const KNOWN_PARAMS: [&str; 6] = ["created", "expires", "keyid", "alg", "nonce", "tag"];
@@ -117,6 +119,7 @@ impl<'de> DictionaryVisitor<'de> for InputsVisitor {
             label: key.as_str().to_owned(),
             state: Ok(empty_params()),
             seen: 0,
+            seen_other: Vec::new(),
         });
         // Just pushed: the slot exists.
         match self.0.last_mut() {
@@ -270,6 +273,11 @@ impl<'de> ParameterVisitor<'de> for SignatureParameters<'_> {
                 return Ok(());
             }
             self.0.seen |= mask;
+        } else if self.0.seen_other.iter().any(|o| o == name) {
+            self.0.fail(bad(name, "is repeated"));
+            return Ok(());
+        } else {
+            self.0.seen_other.push(name.to_owned());
         }
         let slot = &mut *self.0;
         let Ok(p) = &mut slot.state else {

@@ -66,6 +66,7 @@ mod derived;
 pub mod digest;
 pub mod directory;
 pub mod error;
+pub mod fetch;
 pub mod field;
 pub mod fields;
 pub mod http1;

@@ -257,6 +257,12 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
     /// Verifies the request: [`Outcome::Verified`] if any Web Bot Auth signature verifies, else
     /// [`Outcome::Invalid`] if one failed, else [`Outcome::Unverified`].
     pub fn verify(&self, message: &MessageView<'_>) -> Outcome {
+        self.verify_with(message, &self.keys)
+    }
+
+    /// As [`WebBotAuthVerifier::verify`], finding keys in `keys` instead of the verifier's own
+    /// resolver (for a per-request key set, or a cache shared with a fetcher).
+    pub fn verify_with(&self, message: &MessageView<'_>, keys: &dyn KeyResolver) -> Outcome {
         let entries = match signature_entries(message.headers()) {
             Ok(e) => e,
             Err(e) => return invalid(None, None, parse_failure(e)),
@@ -265,7 +271,7 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
         let mut first_invalid = None;
         let mut first_unverified = None;
         for entry in &entries {
-            let outcome = self.verify_entry(message, entry, &agent);
+            let outcome = self.verify_entry(message, entry, &agent, keys);
             match outcome {
                 Outcome::Verified(_) => return outcome,
                 Outcome::Invalid(_) => {
@@ -307,7 +313,7 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
                     label: Some(entry.label().to_owned()),
                     keyid: params.and_then(|p| p.keyid()).map(str::to_owned),
                     alg: params.and_then(|p| p.alg()).map(str::to_owned),
-                    outcome: self.verify_entry(message, entry, &agent),
+                    outcome: self.verify_entry(message, entry, &agent, &self.keys),
                 }
             })
             .collect()
@@ -318,6 +324,7 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
         message: &MessageView<'_>,
         entry: &SignatureEntry,
         agent_field: &Result<Option<SignatureAgent>, ParseError>,
+        keys: &dyn KeyResolver,
     ) -> Outcome {
         let params = match entry.params() {
             Ok(p) => p,
@@ -372,7 +379,7 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
         if self.config.require_nonce && params.nonce().is_none() {
             return invalid(Some(entry), agent_uri, profile("a nonce is required"));
         }
-        let Some(key) = self.keys.resolve(&KeyQuery {
+        let Some(key) = keys.resolve(&KeyQuery {
             agent: agent_uri,
             keyid,
             alg: params.alg(),

@@ -378,3 +378,26 @@ fn a_signature_without_keyid_verifies_with_a_key_the_verifier_knows() {
             .is_err()
     );
 }
+
+#[test]
+fn a_member_repeating_a_parameter_is_refused() {
+    // No strict serialization repeats a parameter, so such a member cannot be the
+    // `@signature-params` a signer produced (found by the signature_input fuzz target).
+    for input in [
+        r#"sig1=("@authority");created=1;alg="ed25519";alg="ed25519""#,
+        r#"sig1=("@authority";req;req);created=1"#,
+        r#"sig1=("@authority");created=1;created=2"#,
+        r#"sig1=("@authority");x=1;x=2"#,
+    ] {
+        let headers = vec![("Signature-Input", input), ("Signature", "sig1=:AAAA:")];
+        let entries = signature_entries(&headers).unwrap();
+        assert!(entries[0].params().is_err(), "{input}");
+    }
+    // Unknown parameters may appear once each and are kept.
+    let headers = vec![("Signature-Input", r#"sig1=("@authority");x=1;y=2"#)];
+    let entries = signature_entries(&headers).unwrap();
+    assert_eq!(
+        entries[0].params().unwrap().as_str(),
+        r#"("@authority");x=1;y=2"#
+    );
+}
