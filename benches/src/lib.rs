@@ -9,6 +9,7 @@
 //! - [`ours`]: our `web-bot-auth` profile verifier;
 //! - [`cloudflare`]: Cloudflare's `web-bot-auth` 0.7;
 //! - [`httpsig_peer`]: `httpsig` 0.0.26 with `httpsig-hyper`;
+//! - [`layered`]: our `VerifyLayer` in front of a bare service, and its baseline;
 //! - [`groups`]: the benchmark groups.
 
 pub mod cloudflare;
@@ -16,4 +17,5 @@ pub mod fixtures;
 pub mod floor;
 pub mod groups;
 pub mod httpsig_peer;
+pub mod layered;
 pub mod ours;

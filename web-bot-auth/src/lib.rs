@@ -65,6 +65,8 @@ pub mod component;
 mod derived;
 pub mod digest;
 pub mod directory;
+#[cfg(feature = "fetch")]
+pub mod directory_cache;
 pub mod error;
 pub mod fetch;
 pub mod field;
@@ -72,6 +74,8 @@ pub mod fields;
 pub mod http1;
 mod input_visit;
 pub mod keys;
+#[cfg(feature = "tower")]
+pub mod layer;
 pub mod message;
 pub mod params;
 pub mod profile;

@@ -15,6 +15,7 @@ use crate::cloudflare::Cloudflare;
 use crate::fixtures::{NOW, PUBLISHED, REORDERED, Vector};
 use crate::floor::Floor;
 use crate::httpsig_peer::Httpsig;
+use crate::layered::Layered;
 use crate::ours::Ours;
 
 /// The group name.
@@ -44,6 +45,10 @@ pub mod names {
     pub const HS_REORDERED: &str = "httpsig-0.0.26/verify (reordered)";
     /// httpsig's parse + base, reordered vector.
     pub const HS_PARSE: &str = "httpsig-0.0.26/parse+base";
+    /// Our core verify of a copy of the request (the baseline of the layer).
+    pub const OURS_CORE_CLONED: &str = "ours/core verify (request copy)";
+    /// `VerifyLayer` in front of a bare service, on a copy of the request.
+    pub const OURS_LAYER: &str = "ours/VerifyLayer + bare service (request copy)";
 }
 
 /// Budget for our parse + base, in nanoseconds.
@@ -51,6 +56,12 @@ pub const PARSE_AND_BASE_BUDGET_NS: f64 = 1500.0;
 
 /// The ratios the report shows.
 pub const RATIOS: &[Ratio] = &[
+    Ratio {
+        label: "VerifyLayer + bare service / core verify (cached key)",
+        numerator: names::OURS_LAYER,
+        denominator: names::OURS_CORE_CLONED,
+        target: Some(1.05),
+    },
     Ratio {
         label: "ours profile verify / dalek verify_strict (published)",
         numerator: names::OURS_PUBLISHED,
@@ -122,6 +133,8 @@ pub struct Fixtures {
     pub cloudflare: Cloudflare,
     /// httpsig's.
     pub httpsig: Httpsig,
+    /// Our tower layer and its baseline.
+    pub layered: Layered,
 }
 
 fn expect(ok: bool, what: &str) -> Result<(), String> {
@@ -138,6 +151,7 @@ impl Fixtures {
             ours: Ours::new()?,
             cloudflare: Cloudflare::new(),
             httpsig: Httpsig::new()?,
+            layered: Layered::new()?,
         })
     }
 
@@ -174,6 +188,8 @@ impl Fixtures {
                 &format!("cloudflare: base of {}", v.name),
             )?;
         }
+        expect(self.layered.core(&self.published), "ours core (copy)")?;
+        expect(self.layered.layered(&self.published), "ours VerifyLayer")?;
         self.httpsig
             .verify(&self.reordered)
             .map_err(|e| format!("httpsig on reordered: {e}"))?;
@@ -220,6 +236,8 @@ pub fn cases() -> Result<Vec<Case>, String> {
         case(names::HS_PARSE, |f| {
             f.httpsig.parse_and_base(&f.reordered).is_ok()
         }),
+        case(names::OURS_CORE_CLONED, |f| f.layered.core(&f.published)),
+        case(names::OURS_LAYER, |f| f.layered.layered(&f.published)),
     ])
 }
 
@@ -230,7 +248,7 @@ mod tests {
     #[test]
     fn fixtures_check_and_every_case_succeeds() {
         let cases = cases().unwrap();
-        assert_eq!(cases.len(), 11);
+        assert_eq!(cases.len(), 13);
         for c in &cases {
             assert!(c.run(), "{}", c.name);
         }
