@@ -95,6 +95,48 @@ impl Layered {
     }
 }
 
+/// A directory cache holding the test key for the vector's agent.
+pub struct CacheHit {
+    cache: web_bot_auth::directory_cache::DirectoryCache,
+    keyid: String,
+}
+
+impl std::fmt::Debug for CacheHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheHit").finish_non_exhaustive()
+    }
+}
+
+impl CacheHit {
+    /// The agent of the protocol-02 vectors.
+    pub const AGENT: &'static str = "https://signature-agent.test";
+
+    /// A cache with the key pinned for [`CacheHit::AGENT`].
+    pub fn new() -> Result<Self, String> {
+        use web_bot_auth::directory_cache::{DirectoryCache, DirectoryCacheConfig};
+        let key = VerifyingKey::from_jwk_json(PUBLIC_JWK).map_err(|e| e.to_string())?;
+        let cache =
+            DirectoryCache::new(DirectoryCacheConfig::default()).map_err(|e| e.to_string())?;
+        let keyid = key.thumbprint().to_owned();
+        cache
+            .insert_static(Self::AGENT, vec![key])
+            .map_err(|e| e.to_string())?;
+        Ok(CacheHit { cache, keyid })
+    }
+
+    /// One lookup, as the verifier makes it.
+    pub fn resolve(&self) -> bool {
+        use web_bot_auth::verify::{KeyQuery, KeyResolver};
+        self.cache
+            .resolve(&KeyQuery {
+                agent: Some(Self::AGENT),
+                keyid: &self.keyid,
+                alg: Some("ed25519"),
+            })
+            .is_some()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +148,6 @@ mod tests {
         let req = PUBLISHED.request();
         assert!(l.core(&req));
         assert!(l.layered(&req));
+        assert!(CacheHit::new().unwrap().resolve());
     }
 }

@@ -15,7 +15,7 @@ use crate::cloudflare::Cloudflare;
 use crate::fixtures::{NOW, PUBLISHED, REORDERED, Vector};
 use crate::floor::Floor;
 use crate::httpsig_peer::Httpsig;
-use crate::layered::Layered;
+use crate::layered::{CacheHit, Layered};
 use crate::ours::Ours;
 
 /// The group name.
@@ -49,6 +49,8 @@ pub mod names {
     pub const OURS_CORE_CLONED: &str = "ours/core verify (request copy)";
     /// `VerifyLayer` in front of a bare service, on a copy of the request.
     pub const OURS_LAYER: &str = "ours/VerifyLayer + bare service (request copy)";
+    /// A key lookup that the directory cache answers from memory.
+    pub const CACHE_HIT: &str = "ours/directory cache hit";
 }
 
 /// Budget for our parse + base, in nanoseconds.
@@ -135,6 +137,8 @@ pub struct Fixtures {
     pub httpsig: Httpsig,
     /// Our tower layer and its baseline.
     pub layered: Layered,
+    /// Our directory cache with the key in it.
+    pub cache: CacheHit,
 }
 
 fn expect(ok: bool, what: &str) -> Result<(), String> {
@@ -152,6 +156,7 @@ impl Fixtures {
             cloudflare: Cloudflare::new(),
             httpsig: Httpsig::new()?,
             layered: Layered::new()?,
+            cache: CacheHit::new()?,
         })
     }
 
@@ -190,6 +195,7 @@ impl Fixtures {
         }
         expect(self.layered.core(&self.published), "ours core (copy)")?;
         expect(self.layered.layered(&self.published), "ours VerifyLayer")?;
+        expect(self.cache.resolve(), "directory cache hit")?;
         self.httpsig
             .verify(&self.reordered)
             .map_err(|e| format!("httpsig on reordered: {e}"))?;
@@ -238,6 +244,7 @@ pub fn cases() -> Result<Vec<Case>, String> {
         }),
         case(names::OURS_CORE_CLONED, |f| f.layered.core(&f.published)),
         case(names::OURS_LAYER, |f| f.layered.layered(&f.published)),
+        case(names::CACHE_HIT, |f| f.cache.resolve()),
     ])
 }
 
@@ -248,7 +255,7 @@ mod tests {
     #[test]
     fn fixtures_check_and_every_case_succeeds() {
         let cases = cases().unwrap();
-        assert_eq!(cases.len(), 13);
+        assert_eq!(cases.len(), 14);
         for c in &cases {
             assert!(c.run(), "{}", c.name);
         }
