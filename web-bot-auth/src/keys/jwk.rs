@@ -77,7 +77,9 @@ impl PartialEq for ExtraMembers {
 impl fmt::Debug for ExtraMembers {
     /// Names only: an unknown member may hold private material (an RSA key's `oth`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|(k, _)| k)).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| k))
+            .finish()
     }
 }
 
