@@ -1,7 +1,5 @@
 //! HTTP field component values (RFC 9421 §2.1): plain, `;sf`, `;key`, `;bs`.
 
-use std::collections::HashMap;
-
 use sfv::{Dictionary, FieldType, Item, List, ListSerializer, Parser};
 
 use crate::component::ComponentIdentifier;
@@ -22,51 +20,52 @@ pub enum StructuredType {
 /// Which fields are known to be structured, and of what type: `;sf` is only possible on these
 /// (RFC 9421 §2.1.1). `;key` parses the field as a Dictionary, and fails on a field known to be
 /// of another type.
-#[derive(Debug, Clone)]
+///
+/// The built-in fields are a static table, so the default costs nothing to create; fields
+/// declared with [`FieldTypes::with`] are looked up first.
+#[derive(Debug, Clone, Default)]
 pub struct FieldTypes {
-    types: HashMap<String, StructuredType>,
+    declared: Vec<(String, StructuredType)>,
 }
 
-impl Default for FieldTypes {
-    /// The structured fields this crate knows: the signature fields, the digest fields and the
-    /// structured fields registered with RFC 9651 types.
-    fn default() -> Self {
-        use StructuredType::*;
-        let known = [
-            ("signature-input", Dictionary),
-            ("signature", Dictionary),
-            ("signature-agent", Dictionary),
-            ("accept-signature", Dictionary),
-            ("content-digest", Dictionary),
-            ("repr-digest", Dictionary),
-            ("want-content-digest", Dictionary),
-            ("want-repr-digest", Dictionary),
-            ("priority", Dictionary),
-            ("cache-status", List),
-            ("proxy-status", List),
-            ("cdn-cache-control", Dictionary),
-            ("client-cert", Item),
-            ("client-cert-chain", List),
-            ("accept-ch", List),
-            ("cross-origin-embedder-policy", Item),
-            ("cross-origin-opener-policy", Item),
-        ];
-        FieldTypes {
-            types: known.into_iter().map(|(n, t)| (n.to_owned(), t)).collect(),
-        }
-    }
-}
+/// The structured fields this crate knows: the signature fields, the digest fields and the
+/// structured fields registered with RFC 9651 types.
+const BUILT_IN: [(&str, StructuredType); 17] = [
+    ("signature-input", StructuredType::Dictionary),
+    ("signature", StructuredType::Dictionary),
+    ("signature-agent", StructuredType::Dictionary),
+    ("accept-signature", StructuredType::Dictionary),
+    ("content-digest", StructuredType::Dictionary),
+    ("repr-digest", StructuredType::Dictionary),
+    ("want-content-digest", StructuredType::Dictionary),
+    ("want-repr-digest", StructuredType::Dictionary),
+    ("priority", StructuredType::Dictionary),
+    ("cache-status", StructuredType::List),
+    ("proxy-status", StructuredType::List),
+    ("cdn-cache-control", StructuredType::Dictionary),
+    ("client-cert", StructuredType::Item),
+    ("client-cert-chain", StructuredType::List),
+    ("accept-ch", StructuredType::List),
+    ("cross-origin-embedder-policy", StructuredType::Item),
+    ("cross-origin-opener-policy", StructuredType::Item),
+];
 
 impl FieldTypes {
     /// Declares (or overrides) the type of a field.
     pub fn with(mut self, name: &str, ty: StructuredType) -> Self {
-        self.types.insert(name.to_ascii_lowercase(), ty);
+        let name = name.to_ascii_lowercase();
+        self.declared.retain(|(n, _)| *n != name);
+        self.declared.push((name, ty));
         self
     }
 
-    /// The type of a field, if known.
+    /// The type of a field (lowercase name), if known.
     pub fn get(&self, name: &str) -> Option<StructuredType> {
-        self.types.get(name).copied()
+        self.declared
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| *t)
+            .or_else(|| BUILT_IN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t))
     }
 }
 
@@ -177,4 +176,26 @@ pub(crate) fn field_value(
     // An empty list or dictionary serializes to nothing: the empty string.
     out.push_str(serialized.as_deref().unwrap_or(""));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_types_and_declared_overrides() {
+        let types = FieldTypes::default();
+        assert_eq!(
+            types.get("signature-agent"),
+            Some(StructuredType::Dictionary)
+        );
+        assert_eq!(types.get("cache-status"), Some(StructuredType::List));
+        assert_eq!(types.get("example-dict"), None);
+        let types = types
+            .with("Example-Dict", StructuredType::Dictionary)
+            .with("cache-status", StructuredType::Item)
+            .with("cache-status", StructuredType::Dictionary);
+        assert_eq!(types.get("example-dict"), Some(StructuredType::Dictionary));
+        assert_eq!(types.get("cache-status"), Some(StructuredType::Dictionary));
+    }
 }
