@@ -1,0 +1,201 @@
+//! `rate_limit` rules: GCRA per key (the `governor` crate), with a bounded key table.
+
+use std::hash::{BuildHasher, Hasher};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter};
+
+use crate::clock::{Clock, GovernorClock};
+use crate::expr::{Field, hash_field};
+use crate::facts::RequestFacts;
+
+/// How many keys a rule tracks before it drops idle ones; when every tracked key is active, new
+/// keys are refused (fail closed) until some go idle.
+pub(crate) const DEFAULT_MAX_KEYS: usize = 100_000;
+
+type Limiter = RateLimiter<
+    u64,
+    DashMapStateStore<u64>,
+    GovernorClock,
+    governor::middleware::NoOpMiddleware<Duration>,
+>;
+
+/// The parameters and the state of a `rate_limit` rule.
+pub(crate) struct RateLimit {
+    pub requests: NonZeroU32,
+    pub period: Duration,
+    pub key: Vec<Field>,
+    limiter: Limiter,
+    clock: Arc<dyn Clock>,
+    hasher: foldhash::fast::RandomState,
+    max_keys: usize,
+}
+
+impl std::fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("requests", &self.requests)
+            .field("period", &self.period)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RateLimit {
+    /// `requests` per `period`, allowed as a burst, refilled evenly.
+    pub(crate) fn new(
+        requests: NonZeroU32,
+        period: Duration,
+        key: Vec<Field>,
+        clock: Arc<dyn Clock>,
+    ) -> Option<Self> {
+        let interval = period.checked_div(requests.get())?;
+        let quota = Quota::with_period(interval)?.allow_burst(requests);
+        let limiter = RateLimiter::new(
+            quota,
+            DashMapStateStore::default(),
+            GovernorClock(clock.clone()),
+        );
+        Some(RateLimit {
+            requests,
+            period,
+            key,
+            limiter,
+            clock,
+            hasher: foldhash::fast::RandomState::default(),
+            max_keys: DEFAULT_MAX_KEYS,
+        })
+    }
+
+    fn key_of(&self, facts: &RequestFacts<'_>) -> u64 {
+        let mut hasher = self.hasher.build_hasher();
+        for field in &self.key {
+            hash_field(*field, facts, &mut hasher);
+            hasher.write_u8(0xff);
+        }
+        hasher.finish()
+    }
+
+    /// Counts the request; `Err(retry_after)` when its key is over the limit.
+    pub(crate) fn check(&self, facts: &RequestFacts<'_>) -> Result<(), Duration> {
+        if self.limiter.len() >= self.max_keys {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+            if self.limiter.len() >= self.max_keys {
+                return Err(self
+                    .period
+                    .checked_div(self.requests.get())
+                    .unwrap_or(self.period));
+            }
+        }
+        let key = self.key_of(facts);
+        self.limiter
+            .check_key(&key)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with_max_keys(mut self, max_keys: usize) -> Self {
+        self.max_keys = max_keys;
+        self
+    }
+}
+
+/// `"10s"`, `"1m"`, `"1h"`, `"1d"`, or a plain number of seconds.
+pub(crate) fn parse_period(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "" | "s" => number,
+        "m" => number.checked_mul(60)?,
+        "h" => number.checked_mul(3600)?,
+        "d" => number.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn periods() {
+        assert_eq!(parse_period("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_period("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_period("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_period("30"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_period("0s"), None);
+        assert_eq!(parse_period("1w"), None);
+        assert_eq!(parse_period(""), None);
+    }
+
+    #[test]
+    fn limits_per_key_and_refills() {
+        let clock = ManualClock::new();
+        let three = NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN);
+        let limit = RateLimit::new(
+            three,
+            Duration::from_secs(60),
+            vec![Field::IpSrc],
+            Arc::new(clock.clone()),
+        )
+        .unwrap_or_else(|| panic!("quota"));
+        let a = RequestFacts::new("GET", "/").with_client_ip(
+            "192.0.2.1"
+                .parse()
+                .unwrap_or(std::net::IpAddr::from([0u8; 4])),
+        );
+        let b = RequestFacts::new("GET", "/").with_client_ip(
+            "192.0.2.2"
+                .parse()
+                .unwrap_or(std::net::IpAddr::from([0u8; 4])),
+        );
+        for _ in 0..3 {
+            assert!(limit.check(&a).is_ok());
+        }
+        let retry = limit.check(&a).err();
+        assert_eq!(retry, Some(Duration::from_secs(20)));
+        assert!(limit.check(&b).is_ok());
+        clock.advance(Duration::from_secs(20));
+        assert!(limit.check(&a).is_ok());
+        assert!(limit.check(&a).is_err());
+    }
+
+    #[test]
+    fn a_key_flood_is_bounded_and_fails_closed() {
+        let clock = ManualClock::new();
+        let one = NonZeroU32::MIN;
+        let limit = RateLimit::new(
+            one,
+            Duration::from_secs(60),
+            vec![Field::IpSrc],
+            Arc::new(clock.clone()),
+        )
+        .unwrap_or_else(|| panic!("quota"))
+        .with_max_keys(100);
+        let mut refused = 0;
+        for i in 0..1000u32 {
+            let facts = RequestFacts::new("GET", "/")
+                .with_client_ip(std::net::IpAddr::from(i.to_be_bytes()));
+            if limit.check(&facts).is_err() {
+                refused += 1;
+            }
+        }
+        assert!(limit.limiter.len() <= 100);
+        assert_eq!(refused, 900);
+        // Once the keys go idle, new ones are admitted again.
+        clock.advance(Duration::from_secs(120));
+        let facts =
+            RequestFacts::new("GET", "/").with_client_ip(std::net::IpAddr::from([10, 0, 0, 1]));
+        assert!(limit.check(&facts).is_ok());
+    }
+}
