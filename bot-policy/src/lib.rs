@@ -23,12 +23,15 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod catalog;
+pub mod classify;
 mod clock;
 pub mod expr;
 mod facts;
 mod lint;
 mod lists;
 pub mod policy;
+pub mod ranges;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use expr::{ExprError, ExprErrorKind, Expression, Limits};

@@ -1,0 +1,443 @@
+//! Who is this client: the bot it claims to be, whether that is verified, and how automated it
+//! looks.
+//!
+//! ```
+//! use bot_policy::classify::{Classifier, Signals};
+//!
+//! let classifier = Classifier::builtin();
+//! let signals = Signals {
+//!     user_agent: b"Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)",
+//!     client_ip: Some("192.0.2.1".parse().unwrap()),
+//!     ..Signals::default()
+//! };
+//! let classification = classifier.classify(&signals);
+//! let facts = classification.bot_facts();
+//! assert_eq!(facts.name, "GPTBot");
+//! assert_eq!(facts.category, "AI Crawler");
+//! // Not from OpenAI's published ranges: a spoofed claim, scored 1.
+//! assert!(facts.spoofed && !facts.verified);
+//! assert_eq!(facts.score, 1);
+//! ```
+
+mod client_ip;
+
+use std::net::IpAddr;
+
+pub use client_ip::{TrustedProxies, TrustedProxiesError};
+
+use crate::catalog::{BotEntry, BotKind, Catalog};
+use crate::facts::{BotFacts, HeaderSource};
+use crate::ranges::RangeRegistry;
+
+/// The outcome of a Web Bot Auth signature check made before classification (by `web-bot-auth`'s
+/// `VerifyLayer`, or by an upstream proxy).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureOutcome<'a> {
+    /// No signature, or none that applies.
+    #[default]
+    Absent,
+    /// A valid signature from this `Signature-Agent` (an https origin or URL).
+    Verified {
+        /// The agent URL.
+        agent: &'a str,
+    },
+    /// A signature was there and failed.
+    Invalid,
+}
+
+/// What the classifier looks at.
+#[derive(Clone, Copy, Default)]
+pub struct Signals<'a> {
+    /// The `User-Agent` value (bytes; need not be UTF-8).
+    pub user_agent: &'a [u8],
+    /// The client's address (after [`TrustedProxies`], when behind proxies).
+    pub client_ip: Option<IpAddr>,
+    /// The signature check's outcome.
+    pub signature: SignatureOutcome<'a>,
+    /// The request's header fields, for the browser-likeness part of the score.
+    pub headers: Option<&'a dyn HeaderSource>,
+}
+
+impl std::fmt::Debug for Signals<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signals")
+            .field("user_agent", &String::from_utf8_lossy(self.user_agent))
+            .field("client_ip", &self.client_ip)
+            .field("signature", &self.signature)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a claim was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VerifiedBy {
+    /// A valid Web Bot Auth signature from the bot's signature agent.
+    Signature,
+    /// The client address is in the operator's published ranges.
+    IpRange,
+}
+
+impl VerifiedBy {
+    /// `signature` or `ip`.
+    pub fn name(self) -> &'static str {
+        match self {
+            VerifiedBy::Signature => "signature",
+            VerifiedBy::IpRange => "ip",
+        }
+    }
+}
+
+/// Who the client is, as far as can be told.
+#[derive(Debug, Clone, Copy)]
+pub struct Classification<'a> {
+    bot: Option<&'a BotEntry>,
+    automation: Option<&'a BotEntry>,
+    verified_by: Option<VerifiedBy>,
+    signed: bool,
+    spoofed: bool,
+    signature_agent: &'a str,
+    score: u8,
+}
+
+impl<'a> Classification<'a> {
+    /// The catalog bot the client claims to be (by signature agent, else by user agent).
+    pub fn bot(&self) -> Option<&'a BotEntry> {
+        self.bot
+    }
+
+    /// The automation (HTTP library, headless browser, tool) the user agent names, if any.
+    pub fn automation(&self) -> Option<&'a str> {
+        self.automation.map(|entry| entry.name.as_str())
+    }
+
+    /// How the claim was verified: `signature` or `ip`; `None` when it was not.
+    pub fn verified_by(&self) -> Option<&'static str> {
+        self.verified_by.map(VerifiedBy::name)
+    }
+
+    /// Whether the claim failed a check it should have passed.
+    pub fn spoofed(&self) -> bool {
+        self.spoofed
+    }
+
+    /// The heuristic automation score, 1 (automated) to 99 (browser-like).
+    pub fn score(&self) -> u8 {
+        self.score
+    }
+
+    /// The `bot.*` and `cf.*` fields for the rules.
+    pub fn bot_facts(&self) -> BotFacts<'a> {
+        let (name, operator, category) = match self.bot {
+            Some(bot) => (
+                bot.name.as_str(),
+                bot.operator.as_str(),
+                bot.category.as_str(),
+            ),
+            None => ("", "", ""),
+        };
+        BotFacts {
+            name,
+            operator,
+            category,
+            claimed: self.bot.is_some(),
+            verified: self.verified_by.is_some(),
+            signed: self.signed,
+            spoofed: self.spoofed,
+            signature_agent: self.signature_agent,
+            score: self.score,
+        }
+    }
+}
+
+/// Classifies requests against a bot catalog and the operators' published IP ranges.
+///
+/// # The score
+///
+/// A heuristic, documented as one: 1 for spoofed claims and known-bad automation (scanners);
+/// 5 for headless browsers; 10 for named bots and for HTTP libraries and command-line tools;
+/// 2 for an empty user agent; 20 for a user agent that names no browser engine; and for
+/// browser-like user agents 30 to 99, more for the header fields browsers send (`Accept`,
+/// `Accept-Language`, `Sec-Fetch-*`). It is not a machine-learned score like Cloudflare's, and
+/// rules should treat it as a hint.
+///
+/// # Verification
+///
+/// A claim is verified by a valid signature whose agent is one of the bot's signature agents, or
+/// by the client address being in the bot's published ranges. Reverse-DNS verification is not
+/// done (it needs DNS lookups on the request path); a claim that can only be checked that way is
+/// neither verified nor spoofed. A valid signature from an agent the catalog does not know sets
+/// `bot.signed` and `bot.signature_agent`, but verifies no claim: anyone can publish keys.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    catalog: Catalog,
+    ranges: RangeRegistry,
+}
+
+impl Classifier {
+    /// A classifier with this catalog and these ranges.
+    pub fn new(catalog: Catalog, ranges: RangeRegistry) -> Self {
+        Classifier { catalog, ranges }
+    }
+
+    /// The built-in catalog and range snapshot.
+    pub fn builtin() -> Self {
+        Classifier::new(Catalog::builtin(), RangeRegistry::builtin())
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The ranges.
+    pub fn ranges(&self) -> &RangeRegistry {
+        &self.ranges
+    }
+
+    /// Classifies one request.
+    pub fn classify<'a>(&'a self, signals: &Signals<'a>) -> Classification<'a> {
+        let by_user_agent = self.catalog.match_user_agent(signals.user_agent);
+        let (ua_bot, automation) = match by_user_agent {
+            Some(entry) if entry.kind == BotKind::Bot => (Some(entry), None),
+            Some(entry) => (None, Some(entry)),
+            None => (None, None),
+        };
+        let (signed, signature_agent, signer) = match signals.signature {
+            SignatureOutcome::Verified { agent } => {
+                (true, agent, self.catalog.by_signature_agent(agent))
+            }
+            _ => (false, "", None),
+        };
+        // A verified signature from a known agent names the bot, whatever the user agent says.
+        let bot = signer.or(ua_bot);
+        let verified_by = match bot {
+            Some(bot) if signer.is_some_and(|s| std::ptr::eq(s, bot)) => {
+                Some(VerifiedBy::Signature)
+            }
+            Some(bot) => match (&bot.ip_ranges, signals.client_ip) {
+                (Some(set), Some(ip)) if self.ranges.contains(set, ip) => Some(VerifiedBy::IpRange),
+                _ => None,
+            },
+            None => None,
+        };
+        let spoofed =
+            verified_by.is_none() && bot.is_some_and(|bot| self.claim_fails(bot, signals));
+        let score = if spoofed {
+            1
+        } else if bot.is_some() {
+            10
+        } else if let Some(tool) = automation {
+            automation_score(tool)
+        } else {
+            browser_score(signals)
+        };
+        Classification {
+            bot,
+            automation,
+            verified_by,
+            signed,
+            spoofed,
+            signature_agent,
+            score,
+        }
+    }
+
+    /// Whether an unverified claim failed a check that could be made: an invalid signature on a
+    /// bot that signs, or an address outside the ranges of a bot that publishes them.
+    fn claim_fails(&self, bot: &BotEntry, signals: &Signals<'_>) -> bool {
+        let signs = !bot.signature_agents.is_empty();
+        if signs && signals.signature == SignatureOutcome::Invalid {
+            return true;
+        }
+        matches!((&bot.ip_ranges, signals.client_ip), (Some(set), Some(_)) if self.ranges.get(set).is_some())
+    }
+}
+
+fn automation_score(tool: &BotEntry) -> u8 {
+    let name = tool.name.to_ascii_lowercase();
+    if tool.category == "Security" {
+        1
+    } else if name.contains("headless")
+        || name.contains("phantom")
+        || name.contains("puppeteer")
+        || name.contains("playwright")
+        || name.contains("selenium")
+    {
+        5
+    } else {
+        10
+    }
+}
+
+const ENGINES: &[&[u8]] = &[
+    b"AppleWebKit/",
+    b"Gecko/",
+    b"Trident/",
+    b"Chrome/",
+    b"Firefox/",
+    b"Safari/",
+];
+
+/// A score for a user agent that names no catalog entry.
+fn browser_score(signals: &Signals<'_>) -> u8 {
+    let ua = signals.user_agent;
+    if ua.iter().all(u8::is_ascii_whitespace) {
+        return 2;
+    }
+    let browser_like = ua.starts_with(b"Mozilla/5.0")
+        && ENGINES
+            .iter()
+            .any(|engine| memchr::memmem::find(ua, engine).is_some());
+    if !browser_like {
+        return 20;
+    }
+    let Some(headers) = signals.headers else {
+        return 60;
+    };
+    let mut score: i32 = 45;
+    if headers.first("accept-language").is_some() {
+        score += 20;
+    }
+    match headers.first("accept") {
+        Some(accept)
+            if memchr::memmem::find(accept, b"text/html").is_some() || accept == b"*/*" =>
+        {
+            score += 10
+        }
+        Some(_) => score += 5,
+        None => score -= 15,
+    }
+    if headers.first("sec-fetch-mode").is_some() || headers.first("sec-ch-ua").is_some() {
+        score += 15;
+    }
+    if headers.first("accept-encoding").is_some() {
+        score += 5;
+    }
+    u8::try_from(score.clamp(30, 99)).unwrap_or(30)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(
+        ua: &str,
+        ip: Option<&str>,
+        signature: SignatureOutcome<'_>,
+    ) -> (String, bool, bool, Option<&'static str>, u8) {
+        let classifier = Classifier::builtin();
+        let signals = Signals {
+            user_agent: ua.as_bytes(),
+            client_ip: ip.map(|ip| ip.parse().unwrap_or(IpAddr::from([0u8; 4]))),
+            signature,
+            headers: None,
+        };
+        let c = classifier.classify(&signals);
+        let facts = c.bot_facts();
+        (
+            facts.name.to_owned(),
+            facts.verified,
+            facts.spoofed,
+            c.verified_by(),
+            facts.score,
+        )
+    }
+
+    const GPTBOT: &str = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)";
+
+    #[test]
+    fn claims_are_verified_by_published_ranges() {
+        let registry = RangeRegistry::builtin();
+        let ranges = registry.get("openai-gptbot");
+        let inside = ranges
+            .and_then(|r| r.ipv4_intervals().next())
+            .map(|(first, _)| first.to_string())
+            .unwrap_or_default();
+        let (name, verified, spoofed, by, _) =
+            classify(GPTBOT, Some(&inside), SignatureOutcome::Absent);
+        assert_eq!(
+            (name.as_str(), verified, spoofed, by),
+            ("GPTBot", true, false, Some("ip"))
+        );
+        let (_, verified, spoofed, _, score) =
+            classify(GPTBOT, Some("198.51.100.1"), SignatureOutcome::Absent);
+        assert!(!verified && spoofed);
+        assert_eq!(score, 1);
+        // No address to check: claimed, neither verified nor spoofed.
+        let (_, verified, spoofed, _, score) = classify(GPTBOT, None, SignatureOutcome::Absent);
+        assert!(!verified && !spoofed);
+        assert_eq!(score, 10);
+    }
+
+    #[test]
+    fn signatures_verify_known_agents_only() {
+        let (name, verified, _, by, _) = classify(
+            "Mozilla/5.0",
+            None,
+            SignatureOutcome::Verified {
+                agent: "https://chatgpt.com",
+            },
+        );
+        assert!(!name.is_empty());
+        assert!(verified);
+        assert_eq!(by, Some("signature"));
+        let classifier = Classifier::builtin();
+        let signals = Signals {
+            user_agent: b"my-agent/1.0",
+            signature: SignatureOutcome::Verified {
+                agent: "https://unknown.example",
+            },
+            ..Signals::default()
+        };
+        let facts = classifier.classify(&signals).bot_facts();
+        assert!(facts.signed && !facts.verified && !facts.claimed);
+        assert_eq!(facts.signature_agent, "https://unknown.example");
+    }
+
+    #[test]
+    fn scores() {
+        assert_eq!(classify("", None, SignatureOutcome::Absent).4, 2);
+        assert_eq!(classify("curl/8.5.0", None, SignatureOutcome::Absent).4, 10);
+        assert_eq!(
+            classify("python-requests/2.32.3", None, SignatureOutcome::Absent).4,
+            10
+        );
+        assert_eq!(classify("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/126.0.0.0 Safari/537.36", None, SignatureOutcome::Absent).4, 5);
+        assert_eq!(
+            classify(
+                "sqlmap/1.7.2#stable (https://sqlmap.org)",
+                None,
+                SignatureOutcome::Absent
+            )
+            .4,
+            1
+        );
+        assert_eq!(classify("my-script", None, SignatureOutcome::Absent).4, 20);
+        let browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+        assert_eq!(classify(browser, None, SignatureOutcome::Absent).4, 60);
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "accept",
+            http::HeaderValue::from_static("text/html,application/xhtml+xml"),
+        );
+        headers.insert("accept-language", http::HeaderValue::from_static("en-US"));
+        headers.insert("sec-fetch-mode", http::HeaderValue::from_static("navigate"));
+        headers.insert("accept-encoding", http::HeaderValue::from_static("gzip"));
+        let classifier = Classifier::builtin();
+        let signals = Signals {
+            user_agent: browser.as_bytes(),
+            headers: Some(&headers),
+            ..Signals::default()
+        };
+        assert_eq!(classifier.classify(&signals).score(), 95);
+        let bare = http::HeaderMap::new();
+        let signals = Signals {
+            user_agent: browser.as_bytes(),
+            headers: Some(&bare),
+            ..Signals::default()
+        };
+        assert_eq!(classifier.classify(&signals).score(), 30);
+    }
+}
