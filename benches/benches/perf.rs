@@ -5,7 +5,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use benches::groups::{Case, web_bot_auth};
+use benches::groups::{Case, bot_policy, web_bot_auth};
 
 fn run_group(c: &mut Criterion, group: &str, cases: &[Case]) {
     let mut g = c.benchmark_group(group);
@@ -21,5 +21,10 @@ fn bench_web_bot_auth(c: &mut Criterion) {
     run_group(c, web_bot_auth::GROUP, &cases);
 }
 
-criterion_group!(perf, bench_web_bot_auth);
+fn bench_bot_policy(c: &mut Criterion) {
+    let cases = bot_policy::cases().expect("bot_policy fixtures");
+    run_group(c, bot_policy::GROUP, &cases);
+}
+
+criterion_group!(perf, bench_web_bot_auth, bench_bot_policy);
 criterion_main!(perf);

@@ -1,5 +1,6 @@
 //! Benchmark groups: one per workspace crate, each a list of named [`Case`]s.
 
+pub mod bot_policy;
 pub mod web_bot_auth;
 
 use std::fmt;
@@ -8,15 +9,17 @@ use std::fmt;
 ///
 /// The routine returns whether it succeeded (verified, or built its base), so that a harness
 /// can check it once before timing it and keep the optimizer from discarding the work.
+///
+/// Routines need not be `Send` or `Sync`: wirefilter's compiled filters are neither.
 pub struct Case {
     /// The case name, `<implementation>/<operation>`.
     pub name: &'static str,
-    routine: Box<dyn Fn() -> bool + Send + Sync>,
+    routine: Box<dyn Fn() -> bool>,
 }
 
 impl Case {
     /// A case running `routine`.
-    pub fn new(name: &'static str, routine: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+    pub fn new(name: &'static str, routine: impl Fn() -> bool + 'static) -> Self {
         Case {
             name,
             routine: Box::new(routine),

@@ -9,9 +9,12 @@
 //! - [`ours`]: our `web-bot-auth` profile verifier;
 //! - [`cloudflare`]: Cloudflare's `web-bot-auth` 0.7;
 //! - [`httpsig_peer`]: `httpsig` 0.0.26 with `httpsig-hyper`;
+//! - [`wirefilter_peer`]: Cloudflare's `wirefilter-engine` 0.6.1 on the shared bot-policy rules;
+//! - [`bot_policy_ours`]: our `bot-policy` on the same rules, and the requests both are fed;
 //! - [`layered`]: our `VerifyLayer` in front of a bare service, and its baseline;
 //! - [`groups`]: the benchmark groups.
 
+pub mod bot_policy_ours;
 pub mod cloudflare;
 pub mod fixtures;
 pub mod floor;
@@ -19,3 +22,4 @@ pub mod groups;
 pub mod httpsig_peer;
 pub mod layered;
 pub mod ours;
+pub mod wirefilter_peer;

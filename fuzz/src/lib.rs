@@ -1,5 +1,8 @@
 //! Helpers shared by the fuzz targets: fixed field values taken from the test vectors and the
-//! round-trip checks that several targets make.
+//! round-trip checks that several targets make; [`policy`] holds those of the `bot-policy`
+//! targets.
+
+pub mod policy;
 
 use sfv::{List, Parser};
 use web_bot_auth::params::SignatureParams;
