@@ -156,9 +156,6 @@ pub struct RequestFacts<'a> {
     pub(crate) version: &'a str,
     pub(crate) headers: &'a dyn HeaderSource,
     pub(crate) user_agent: &'a [u8],
-    pub(crate) referer: &'a [u8],
-    pub(crate) cookie: &'a [u8],
-    pub(crate) x_forwarded_for: &'a [u8],
     pub(crate) client_ip: Option<IpAddr>,
     pub(crate) country: &'a str,
     pub(crate) asn: u32,
@@ -193,9 +190,6 @@ impl<'a> RequestFacts<'a> {
             version: "HTTP/1.1",
             headers: &NoHeaders,
             user_agent: b"",
-            referer: b"",
-            cookie: b"",
-            x_forwarded_for: b"",
             client_ip: None,
             country: "",
             asn: 0,
@@ -264,14 +258,12 @@ impl<'a> RequestFacts<'a> {
         self
     }
 
-    /// Sets the header fields, and takes `http.user_agent`, `http.referer`, `http.cookie` and
-    /// `http.x_forwarded_for` from them (each the first value of its field).
+    /// Sets the header fields, and takes `http.user_agent` from them (the first `User-Agent`
+    /// value). `http.referer`, `http.cookie` and `http.x_forwarded_for` are looked up only when
+    /// a rule reads them.
     pub fn with_headers(mut self, headers: &'a dyn HeaderSource) -> Self {
         self.headers = headers;
         self.user_agent = headers.first("user-agent").unwrap_or(b"");
-        self.referer = headers.first("referer").unwrap_or(b"");
-        self.cookie = headers.first("cookie").unwrap_or(b"");
-        self.x_forwarded_for = headers.first("x-forwarded-for").unwrap_or(b"");
         self
     }
 

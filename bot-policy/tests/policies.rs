@@ -388,6 +388,15 @@ fn load_errors_point_at_the_line_and_column() {
         "{rendered}"
     );
 
+    // A non-ASCII `\u` escape before the problem: columns count characters of the file.
+    let rendered = errors(
+        "[[rules]]\nid = \"x\"\nexpression = \"http.host eq \\\"\\u00e9\\\" and nope\"\naction = \"block\"\n",
+    );
+    assert!(
+        rendered.starts_with("policy.toml:3:43: error:"),
+        "{rendered}"
+    );
+
     let cases: &[(&str, &str)] = &[
         (
             "[[rules]]\nid = \"a\"\nexpression = \"true\"\naction = \"deny\"\n",

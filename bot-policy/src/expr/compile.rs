@@ -142,7 +142,13 @@ fn type_err(at: &Ast, message: impl Into<String>) -> ExprError {
 
 fn into_cond(val: Val) -> Cond {
     match val {
-        Val::Cond(cond) => *cond,
+        Val::Cond(cond) => match *cond {
+            Cond::Test(val, test) => match *val {
+                Val::Field(field) => Cond::FieldTest(field, test),
+                other => Cond::Test(Box::new(other), test),
+            },
+            other => other,
+        },
         Val::Bool(b) => Cond::Const(b),
         other => Cond::Value(Box::new(other)),
     }
@@ -691,7 +697,10 @@ impl Compiler<'_> {
             }
             CmpOp::Matches => {
                 let lit = string(rhs)?;
+                // Bytes, not Unicode scalar values: `\xff` is the byte 0xFF and `(?i)` folds ASCII,
+                // as in Cloudflare's wirefilter.
                 let regex = regex::bytes::RegexBuilder::new(&lit.text)
+                    .unicode(false)
                     .size_limit(self.limits.max_regex_size)
                     .dfa_size_limit(self.limits.max_regex_size.saturating_mul(2))
                     .nest_limit(64)

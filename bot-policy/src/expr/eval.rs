@@ -74,6 +74,7 @@ fn is_static_resource(path: &str) -> bool {
     }
 }
 
+#[inline]
 fn field<'x>(field: Field, facts: &RequestFacts<'x>) -> Value<'x> {
     let bytes = |b: &'x [u8]| Value::Bytes(Cow::Borrowed(b));
     let bot = &facts.bot;
@@ -89,9 +90,9 @@ fn field<'x>(field: Field, facts: &RequestFacts<'x>) -> Value<'x> {
             Value::Bytes(Cow::Owned(buf))
         }
         Field::UserAgent => bytes(facts.user_agent),
-        Field::Referer => bytes(facts.referer),
-        Field::Cookie => bytes(facts.cookie),
-        Field::XForwardedFor => bytes(facts.x_forwarded_for),
+        Field::Referer => bytes(facts.headers.first("referer").unwrap_or(b"")),
+        Field::Cookie => bytes(facts.headers.first("cookie").unwrap_or(b"")),
+        Field::XForwardedFor => bytes(facts.headers.first("x-forwarded-for").unwrap_or(b"")),
         Field::Version => bytes(facts.version.as_bytes()),
         Field::Ssl => Value::Bool(facts.scheme.eq_ignore_ascii_case("https")),
         Field::IpSrc => facts.client_ip.map_or(Value::Missing, Value::Ip),
@@ -189,6 +190,14 @@ impl Cond {
                 .fold(false, |acc, c| acc ^ c.eval(facts, element)),
             Cond::Not(inner) => !inner.eval(facts, element),
             Cond::Value(val) => matches!(val.value(facts, element), Value::Bool(true)),
+            Cond::FieldTest(f, test) => {
+                if *f == Field::FullUri {
+                    return with_full_uri(facts, |uri| {
+                        test.holds(Value::Bytes(Cow::Borrowed(uri)))
+                    });
+                }
+                test.holds(field(*f, facts))
+            }
             Cond::Test(val, test) => {
                 if let Val::Field(Field::FullUri) = **val {
                     return with_full_uri(facts, |uri| {
@@ -293,6 +302,7 @@ impl Val {
 }
 
 impl Test {
+    #[inline]
     fn holds(&self, value: Value<'_>) -> bool {
         match (self, value) {
             (_, Value::Missing) => false,

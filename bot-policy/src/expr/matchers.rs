@@ -55,7 +55,9 @@ impl Substring {
             return Ok(Substring::Never);
         }
         if fold == Fold::None && !case_insensitive {
-            return Ok(Substring::Exact(Box::new(memmem::Finder::new(literal).into_owned())));
+            return Ok(Substring::Exact(Box::new(
+                memmem::Finder::new(literal).into_owned(),
+            )));
         }
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
@@ -70,9 +72,20 @@ impl Substring {
     pub(crate) fn find_end(&self, haystack: &[u8], from: usize) -> Option<usize> {
         let rest = haystack.get(from..)?;
         match self {
-            Substring::Exact(finder) => finder
-                .find(rest)
-                .map(|at| from + at + finder.needle().len()),
+            Substring::Exact(finder) => {
+                let needle = finder.needle();
+                // On short values a plain scan beats setting up the vectorised search.
+                if rest.len() <= 64 {
+                    let Some(&first) = needle.first() else {
+                        return Some(from);
+                    };
+                    return rest
+                        .windows(needle.len())
+                        .position(|window| window[0] == first && window == needle)
+                        .map(|at| from + at + needle.len());
+                }
+                finder.find(rest).map(|at| from + at + needle.len())
+            }
             Substring::AsciiCaseless(automaton) => automaton
                 .find(Input::new(haystack).range(from..))
                 .map(|m| m.end()),

@@ -20,6 +20,8 @@ pub(crate) enum Cond {
     Value(Box<Val>),
     /// A comparison of a value with a literal.
     Test(Box<Val>, Test),
+    /// A comparison of a field with a literal (the common case, one indirection less).
+    FieldTest(Field, Test),
     StartsWith(Box<Val>, Box<[u8]>, Fold),
     EndsWith(Box<Val>, Box<[u8]>, Fold),
     Any(Box<ArrayVal>),

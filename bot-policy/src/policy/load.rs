@@ -210,13 +210,15 @@ fn map_offset(src: &str, body_start: usize, basic: bool, offset: usize) -> usize
     while decoded < offset && r < bytes.len() {
         if bytes[r] == b'\\' {
             match bytes.get(r + 1) {
-                Some(b'u') => {
-                    r += 6;
-                    decoded += 1;
-                }
-                Some(b'U') => {
-                    r += 10;
-                    decoded += 1;
+                Some(&kind @ (b'u' | b'U')) => {
+                    let digits = if kind == b'u' { 4 } else { 8 };
+                    let width = raw
+                        .get(r + 2..r + 2 + digits)
+                        .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                        .and_then(char::from_u32)
+                        .map_or(1, char::len_utf8);
+                    r += 2 + digits;
+                    decoded += width;
                 }
                 Some(b'x') => {
                     r += 4;
