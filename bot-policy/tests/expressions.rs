@@ -224,6 +224,11 @@ fn functions_arrays_and_maps() {
         r#"any(http.request.headers["x-bytes"][*] contains "binary")"#,
         true,
     );
+    // Regular expressions work on bytes: `\xff` is the byte 0xFF, as in wirefilter.
+    check(
+        r#"any(http.request.headers["x-bytes"][*] matches "^\xff\xfe")"#,
+        true,
+    );
 }
 
 #[test]
