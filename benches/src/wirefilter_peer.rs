@@ -1,7 +1,7 @@
 //! Peer 3: Cloudflare's `wirefilter-engine` 0.6.1 (library name `wirefilter`), the newest
 //! release on crates.io, on the shared bot-policy rules of `benches/data/bot-policy-rules.tsv`.
 //!
-//! Its API: a [`Scheme`] maps field names to a [`Type`] (`Bytes`, `Int` = `i32`, `Ip`, `Bool`);
+//! Its API: a [`struct@Scheme`] maps field names to a [`Type`] (`Bytes`, `Int` = `i32`, `Ip`, `Bool`);
 //! `scheme.parse(expr)` gives an AST and `.compile()` a [`Filter`] (a tree of boxed closures);
 //! per request an [`ExecutionContext`] is made from the scheme (one boxed slot per field) and
 //! filled with `set_field_value(name, value)` (a hash lookup of the name each time), and
