@@ -75,6 +75,20 @@ pub struct VerifiedAgent {
     pub expires: u64,
     /// `nonce`, if any.
     pub nonce: Option<String>,
+    /// The components the signature covers, in order.
+    pub components: Vec<ComponentIdentifier>,
+}
+
+impl VerifiedAgent {
+    /// Whether the signature covers the header field `name` (as a whole field, not only one
+    /// member of it, and of the request itself, not of a related request).
+    pub fn covers_field(&self, name: &str) -> bool {
+        self.components.iter().any(|c| {
+            c.field_name().is_some_and(|f| f.eq_ignore_ascii_case(name))
+                && c.key().is_none()
+                && !c.is_req()
+        })
+    }
 }
 
 /// A Web Bot Auth signature that was present but failed.
@@ -424,6 +438,7 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
             created,
             expires,
             nonce: params.nonce().map(str::to_owned),
+            components: params.components().to_vec(),
         })
     }
 
