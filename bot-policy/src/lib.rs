@@ -26,10 +26,15 @@
 pub mod catalog;
 pub mod classify;
 mod clock;
+#[cfg(feature = "metrics")]
+mod counters;
 pub mod expr;
 mod facts;
+#[cfg(feature = "tower")]
+pub mod layer;
 mod lint;
 mod lists;
+mod live;
 pub mod policy;
 pub mod ranges;
 
@@ -37,4 +42,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use expr::{ExprError, ExprErrorKind, Expression, Limits};
 pub use facts::{BotFacts, HeaderSource, NoHeaders, RequestFacts};
 pub use lists::{ListError, ListKind, Lists, MAX_LIST_ITEMS};
+pub use live::{LiveClassifier, LivePolicy, PolicyWatcher};
 pub use policy::{Decision, Policy, PolicyError, Verdict};

@@ -53,7 +53,8 @@ impl TrustedProxies {
         Ok(TrustedProxies { networks: parsed })
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is a trusted proxy.
+    pub(crate) fn trusts(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         self.networks.iter().any(|net| net.contains(&ip))
     }

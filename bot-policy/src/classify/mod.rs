@@ -46,6 +46,30 @@ pub enum SignatureOutcome<'a> {
     Invalid,
 }
 
+/// A Web Bot Auth check made by some other verifier, handed to the classifier through the
+/// request extensions (see `BotPolicyLayer`) or [`SignatureCheck::outcome`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureCheck {
+    /// A valid signature from this `Signature-Agent`.
+    Verified {
+        /// The agent URL.
+        agent: String,
+    },
+    /// A signature was there and failed.
+    Invalid,
+}
+
+impl SignatureCheck {
+    /// As a [`SignatureOutcome`] for [`Signals`].
+    pub fn outcome(&self) -> SignatureOutcome<'_> {
+        match self {
+            SignatureCheck::Verified { agent } => SignatureOutcome::Verified { agent },
+            SignatureCheck::Invalid => SignatureOutcome::Invalid,
+        }
+    }
+}
+
 /// What the classifier looks at.
 #[derive(Clone, Copy, Default)]
 pub struct Signals<'a> {
@@ -164,8 +188,10 @@ impl<'a> Classification<'a> {
 ///
 /// # Verification
 ///
-/// A claim is verified by a valid signature whose agent is one of the bot's signature agents, or
-/// by the client address being in the bot's published ranges. Reverse-DNS verification is not
+/// A claim is verified by a valid signature whose agent is one of the bot's signature agents (or
+/// of another bot of the same operator: the operator vouches for which of its bots sent the
+/// request, as OpenAI signs for its agents with one `https://chatgpt.com`), or by the client
+/// address being in the bot's published ranges. Reverse-DNS verification is not
 /// done (it needs DNS lookups on the request path); a claim that can only be checked that way is
 /// neither verified nor spoofed. A valid signature from an agent the catalog does not know sets
 /// `bot.signed` and `bot.signature_agent`, but verifies no claim: anyone can publish keys.
@@ -210,12 +236,17 @@ impl Classifier {
             }
             _ => (false, "", None),
         };
-        // A verified signature from a known agent names the bot, whatever the user agent says.
-        let bot = signer.or(ua_bot);
-        let verified_by = match bot {
-            Some(bot) if signer.is_some_and(|s| std::ptr::eq(s, bot)) => {
-                Some(VerifiedBy::Signature)
+        // A verified signature from a known agent names the bot, unless the user agent claims
+        // another bot of the same operator: the operator vouches for which of its bots it is.
+        let (bot, by_signature) = match (signer, ua_bot) {
+            (Some(signer), Some(claimed)) if signer.operator == claimed.operator => {
+                (Some(claimed), true)
             }
+            (Some(signer), _) => (Some(signer), true),
+            (None, claimed) => (claimed, false),
+        };
+        let verified_by = match bot {
+            Some(_) if by_signature => Some(VerifiedBy::Signature),
             Some(bot) => match (&bot.ip_ranges, signals.client_ip) {
                 (Some(set), Some(ip)) if self.ranges.contains(set, ip) => Some(VerifiedBy::IpRange),
                 _ => None,
@@ -394,6 +425,48 @@ mod tests {
         let facts = classifier.classify(&signals).bot_facts();
         assert!(facts.signed && !facts.verified && !facts.claimed);
         assert_eq!(facts.signature_agent, "https://unknown.example");
+    }
+
+    #[test]
+    fn an_operators_signature_verifies_its_other_bots() {
+        let openai = SignatureOutcome::Verified {
+            agent: "https://chatgpt.com",
+        };
+        // ChatGPT-User claimed in the user agent, signed by OpenAI's agent: ChatGPT-User,
+        // verified by signature.
+        let ua = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot";
+        let (name, verified, spoofed, by, _) = classify(ua, Some("192.0.2.1"), openai);
+        assert_eq!(
+            (name.as_str(), verified, spoofed, by),
+            ("ChatGPT-User", true, false, Some("signature"))
+        );
+        // Another operator's bot in the user agent: the signer names the bot.
+        let ua = "Mozilla/5.0 (compatible; ClaudeBot/1.0; +claudebot@anthropic.com)";
+        let (name, verified, _, _, _) = classify(ua, None, openai);
+        assert_ne!(name, "ClaudeBot");
+        assert!(verified);
+        // A failed signature on a bot whose operator signs makes the claim spoofed.
+        let (_, verified, spoofed, _, score) = classify(
+            "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ChatGPT Agent)",
+            None,
+            SignatureOutcome::Invalid,
+        );
+        assert!(!verified && spoofed);
+        assert_eq!(score, 1);
+    }
+
+    #[test]
+    fn a_signature_check_from_elsewhere_is_an_outcome() {
+        let check = SignatureCheck::Verified {
+            agent: "https://chatgpt.com".into(),
+        };
+        assert_eq!(
+            check.outcome(),
+            SignatureOutcome::Verified {
+                agent: "https://chatgpt.com"
+            }
+        );
+        assert_eq!(SignatureCheck::Invalid.outcome(), SignatureOutcome::Invalid);
     }
 
     #[test]

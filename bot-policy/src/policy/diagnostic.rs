@@ -118,6 +118,11 @@ impl PolicyError {
         PolicyError { diagnostics }
     }
 
+    /// An error that is not about a position in the file (reported at line 1, column 1).
+    pub(crate) fn message(message: &str) -> Self {
+        PolicyError::new(vec![Diagnostic::new(Severity::Error, 1, 1, message)])
+    }
+
     /// The errors, in file order.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         &self.diagnostics

@@ -761,13 +761,15 @@ fn build_rule(
         _ => position(rule),
     };
     Some(Rule {
-        id: id.to_owned(),
+        id: Arc::from(id),
         description: spec.description.clone(),
         expression: expression?,
         action: action?,
         mode,
         enabled: spec.enabled.unwrap_or(true),
         hits: Default::default(),
+        #[cfg(feature = "metrics")]
+        counter: Default::default(),
         origin: Origin {
             line,
             column,

@@ -13,6 +13,7 @@ mod presets;
 mod price;
 mod ratelimit;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -47,6 +48,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict's [name](Verdict::name), in a fixed order (for reports and metrics).
+    pub const NAMES: [&'static str; 6] = [
+        "allow",
+        "skip",
+        "block",
+        "challenge",
+        "charge",
+        "rate_limit",
+    ];
+
     /// The status a rejecting layer answers with; `None` when the request goes on to the service.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -170,13 +181,15 @@ pub(crate) struct Origin {
 /// One rule of a policy.
 #[derive(Debug)]
 pub struct Rule {
-    id: String,
+    id: Arc<str>,
     description: Option<String>,
     expression: Expression,
     action: Action,
     mode: Mode,
     enabled: bool,
     hits: AtomicU64,
+    #[cfg(feature = "metrics")]
+    pub(crate) counter: crate::counters::RuleCounter,
     pub(crate) origin: Origin,
     pub(crate) notes: Vec<Diagnostic>,
 }
@@ -185,6 +198,12 @@ impl Rule {
     /// The rule's id, unique in its policy.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The id, shared (for records that outlive the policy).
+    #[cfg(feature = "tower")]
+    pub(crate) fn shared_id(&self) -> Arc<str> {
+        Arc::clone(&self.id)
     }
 
     /// The description, if any.
@@ -283,6 +302,8 @@ pub struct TraceEntry<'p> {
 pub struct Decision<'p> {
     verdict: Verdict,
     rule: Option<&'p str>,
+    /// The deciding rule's index in the policy.
+    pub(crate) index: Option<usize>,
     trace: Vec<TraceEntry<'p>>,
 }
 
@@ -397,6 +418,8 @@ impl Policy {
             }
             if run == Run::Live {
                 rule.hits.fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "metrics")]
+                rule.counter.increment(&rule.id, rule.action.name());
             }
             if rule.mode == Mode::Log || matches!(rule.action, Action::Log) {
                 if run == Run::Live {
@@ -447,12 +470,14 @@ impl Policy {
             return Decision {
                 verdict,
                 rule: Some(&rule.id),
+                index: Some(index),
                 trace: Vec::new(),
             };
         }
         Decision {
             verdict: self.default,
             rule: None,
+            index: None,
             trace: Vec::new(),
         }
     }

@@ -22,14 +22,7 @@ const PROGRESS_THRESHOLD: u64 = 1024 * 1024;
 /// How many malformed line numbers are reported.
 const MALFORMED_SHOWN: usize = 5;
 /// The action names, in the order reported.
-const ACTIONS: [&str; 6] = [
-    "allow",
-    "skip",
-    "block",
-    "challenge",
-    "charge",
-    "rate_limit",
-];
+const ACTIONS: [&str; 6] = bot_policy::Verdict::NAMES;
 /// The longest user agent shown in a difference (in characters).
 const UA_SHOWN: usize = 120;
 

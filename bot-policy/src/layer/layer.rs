@@ -1,0 +1,451 @@
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use tower_layer::Layer;
+
+use super::challenge::{
+    Challenge, ChallengeResponder, ChallengeResponse, DefaultChallenge, json_response,
+};
+use super::charge::{self, Accepted, ChargeHook, CoversField, Payer, Standing};
+use super::record::{PolicyDecision, RequestClassification};
+use super::service::BotPolicyService;
+use crate::classify::{Signals, SignatureCheck, SignatureOutcome, TrustedProxies};
+use crate::facts::RequestFacts;
+use crate::live::{LiveClassifier, LivePolicy};
+use crate::policy::Verdict;
+
+/// Finds the connection's peer address of a request.
+pub type PeerAddr = Arc<dyn Fn(&http::Extensions) -> Option<IpAddr> + Send + Sync>;
+
+/// The default peer address: an `IpAddr` or a `SocketAddr` in the request extensions.
+fn peer_from_extensions(extensions: &http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<IpAddr>()
+        .copied()
+        .or_else(|| extensions.get::<SocketAddr>().map(SocketAddr::ip))
+}
+
+/// What a [`BotPolicyLayer`] and its services share.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    policy: LivePolicy,
+    classifier: LiveClassifier,
+    proxies: Option<TrustedProxies>,
+    peer_addr: PeerAddr,
+    upstream_agent_header: Option<HeaderName>,
+    challenge: Arc<dyn ChallengeResponder>,
+    charge_hook: Option<Arc<dyn ChargeHook>>,
+    charge_ip_verified: bool,
+    decision_headers: bool,
+    warned_no_peer: Arc<AtomicBool>,
+    #[cfg(feature = "metrics")]
+    counters: Arc<crate::counters::DecisionCounters>,
+}
+
+/// What the layer does with one request.
+pub(crate) enum Action {
+    /// Call the service.
+    Pass,
+    /// Call the service; bill if it answers `2xx`.
+    PassCharged(Accepted),
+    /// Answer with this instead.
+    Respond(Response<Bytes>),
+}
+
+/// The layer's judgement of one request.
+pub(crate) struct Judgement {
+    pub classification: RequestClassification,
+    pub decision: PolicyDecision,
+    pub action: Action,
+}
+
+impl Settings {
+    pub(crate) fn charge_hook(&self) -> Option<&Arc<dyn ChargeHook>> {
+        self.charge_hook.as_ref()
+    }
+
+    /// The decision headers to add to the response, when enabled.
+    pub(crate) fn decision_headers(
+        &self,
+        decision: &PolicyDecision,
+    ) -> Option<[(HeaderName, HeaderValue); 2]> {
+        if !self.decision_headers {
+            return None;
+        }
+        let rule = decision
+            .rule()
+            .and_then(|id| HeaderValue::from_str(id).ok())
+            .unwrap_or_else(|| HeaderValue::from_static("-"));
+        Some([
+            (HeaderName::from_static("bot-policy-rule"), rule),
+            (
+                HeaderName::from_static("bot-policy-action"),
+                HeaderValue::from_static(decision.verdict().name()),
+            ),
+        ])
+    }
+
+    /// Classifies `request`, evaluates the policy, and decides what to do.
+    pub(crate) fn judge<B>(&self, request: &Request<B>) -> Judgement {
+        let policy = self.policy.guard();
+        let classifier = self.classifier.guard();
+        let headers = request.headers();
+
+        let peer = (self.peer_addr)(request.extensions());
+        if peer.is_none() && !self.warned_no_peer.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "bot_policy::layer",
+                "no peer address in the request extensions: IP ranges, ip.src and per-IP rate \
+                 limits cannot work (insert an IpAddr or SocketAddr, or set BotPolicyLayer::peer_addr)"
+            );
+        }
+        let client_ip = match (peer, &self.proxies) {
+            (Some(peer), Some(proxies)) => Some(proxies.client_ip(peer, headers)),
+            (peer, _) => peer.map(|ip| ip.to_canonical()),
+        };
+        let trusted_hop = match (peer, &self.proxies) {
+            (Some(peer), Some(proxies)) => proxies.trusts(peer),
+            _ => false,
+        };
+        let signature = self.signature(request, trusted_hop);
+
+        let classification = classifier.classify(&Signals {
+            user_agent: headers
+                .get(http::header::USER_AGENT)
+                .map_or(b"", HeaderValue::as_bytes),
+            client_ip,
+            signature: signature.outcome(),
+            headers: Some(headers),
+        });
+        let mut facts = RequestFacts::from_http(request).with_bot(classification.bot_facts());
+        if let Some(ip) = client_ip {
+            facts = facts.with_client_ip(ip);
+        }
+        let evaluated = policy.evaluate(&facts);
+        let record = RequestClassification::new(&classification, client_ip);
+        let mut decision = PolicyDecision {
+            verdict: *evaluated.verdict(),
+            rule: evaluated
+                .index
+                .and_then(|i| policy.rules().get(i))
+                .map(|r| r.shared_id()),
+            generation: self.policy.generation(),
+            challenge_passed: false,
+        };
+
+        let action = match decision.verdict {
+            Verdict::Allow | Verdict::Skip => Action::Pass,
+            Verdict::Block => Action::Respond(json_response(
+                StatusCode::FORBIDDEN,
+                r#"{"error":"forbidden"}"#,
+            )),
+            Verdict::Challenge => {
+                let challenge = Challenge {
+                    method: request.method(),
+                    uri: request.uri(),
+                    headers,
+                    rule: decision.rule(),
+                    classification: &record,
+                };
+                match self.challenge.respond(&challenge) {
+                    ChallengeResponse::Pass => {
+                        decision.challenge_passed = true;
+                        Action::Pass
+                    }
+                    ChallengeResponse::Respond(response) => Action::Respond(response),
+                }
+            }
+            Verdict::RateLimited { retry_after } => Action::Respond(rate_limited(retry_after)),
+            Verdict::Charge(price) => {
+                let standing = self.standing(&record, signature);
+                match charge::exchange(price, headers, standing, self.charge_hook.is_some()) {
+                    Ok(accepted) => Action::PassCharged(accepted),
+                    Err(refusal) => Action::Respond(refusal.response()),
+                }
+            }
+            // `Verdict` is non-exhaustive for users; a verdict this layer does not know is refused.
+            #[allow(unreachable_patterns)]
+            _ => Action::Respond(json_response(
+                StatusCode::FORBIDDEN,
+                r#"{"error":"forbidden"}"#,
+            )),
+        };
+        self.report(request, &record, &decision, &action);
+        Judgement {
+            classification: record,
+            decision,
+            action,
+        }
+    }
+
+    /// The signature outcome: `web-bot-auth`'s, else a [`SignatureCheck`] in the extensions,
+    /// else the upstream header when the hop that set it is trusted.
+    fn signature<'r, B>(&self, request: &'r Request<B>, trusted_hop: bool) -> Signature<'r> {
+        #[cfg(feature = "web-bot-auth")]
+        if let Some(outcome) = request.extensions().get::<web_bot_auth::profile::Outcome>() {
+            return match outcome {
+                web_bot_auth::profile::Outcome::Verified(agent) => Signature::WebBotAuth(agent),
+                web_bot_auth::profile::Outcome::Invalid(_) => Signature::Invalid,
+                _ => Signature::Absent,
+            };
+        }
+        if let Some(check) = request.extensions().get::<SignatureCheck>() {
+            return match check {
+                SignatureCheck::Verified { agent } => Signature::Upstream(agent),
+                _ => Signature::Invalid,
+            };
+        }
+        if trusted_hop
+            && let Some(name) = &self.upstream_agent_header
+            && let Some(agent) = request.headers().get(name).and_then(|v| v.to_str().ok())
+            && !agent.trim().is_empty()
+        {
+            return Signature::Upstream(agent.trim());
+        }
+        Signature::Absent
+    }
+
+    /// Whether (and as whom) the client can pay.
+    fn standing(&self, record: &RequestClassification, signature: Signature<'_>) -> Standing {
+        let verified_by = match record.verified_by() {
+            Some("signature") => "signature",
+            Some("ip") if self.charge_ip_verified => "ip",
+            _ => return Standing::CannotPay,
+        };
+        let mut keyid = None;
+        let covers: Option<CoversField> = match signature {
+            #[cfg(feature = "web-bot-auth")]
+            Signature::WebBotAuth(agent) if verified_by == "signature" => {
+                keyid = Some(agent.keyid.clone());
+                let agent = agent.clone();
+                Some(Box::new(move |name: &str| agent.covers_field(name)))
+            }
+            _ => None,
+        };
+        let bot = record.bot();
+        let payer = Payer {
+            bot: bot.map(|b| b.name.clone()),
+            operator: bot.map(|b| b.operator.clone()),
+            signature_agent: record.signature_agent().map(str::to_owned),
+            keyid: keyid.take(),
+            verified_by,
+        };
+        Standing::CanPay { payer, covers }
+    }
+
+    /// Metrics, and one `tracing` event per decision that is not `allow`.
+    fn report<B>(
+        &self,
+        request: &Request<B>,
+        record: &RequestClassification,
+        decision: &PolicyDecision,
+        action: &Action,
+    ) {
+        #[cfg(feature = "metrics")]
+        self.counters.decided(decision.verdict().name());
+        if matches!(decision.verdict(), Verdict::Allow) {
+            return;
+        }
+        let status = match action {
+            Action::Respond(response) => response.status().as_u16(),
+            Action::Pass | Action::PassCharged(_) => 0,
+        };
+        tracing::info!(
+            target: "bot_policy::decision",
+            action = decision.verdict().name(),
+            rule = decision.rule().unwrap_or("-"),
+            status,
+            challenge_passed = decision.challenge_passed(),
+            bot = record.bot().map_or("-", |b| b.name.as_str()),
+            verified_by = record.verified_by().unwrap_or("-"),
+            spoofed = record.spoofed(),
+            score = record.score(),
+            client_ip = ?record.client_ip(),
+            method = %request.method(),
+            path = request.uri().path(),
+            "bot policy decision"
+        );
+    }
+}
+
+/// Where the signature outcome came from.
+#[derive(Clone, Copy)]
+enum Signature<'r> {
+    Absent,
+    Invalid,
+    Upstream(&'r str),
+    #[cfg(feature = "web-bot-auth")]
+    WebBotAuth(&'r web_bot_auth::profile::VerifiedAgent),
+}
+
+impl<'r> Signature<'r> {
+    fn outcome(self) -> SignatureOutcome<'r> {
+        match self {
+            Signature::Absent => SignatureOutcome::Absent,
+            Signature::Invalid => SignatureOutcome::Invalid,
+            Signature::Upstream(agent) => SignatureOutcome::Verified { agent },
+            #[cfg(feature = "web-bot-auth")]
+            Signature::WebBotAuth(verified) => SignatureOutcome::Verified {
+                agent: verified.agent.as_ref().map_or("", |a| a.uri.as_str()),
+            },
+        }
+    }
+}
+
+/// `429` with `Retry-After` in whole seconds (at least 1).
+fn rate_limited(retry_after: std::time::Duration) -> Response<Bytes> {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    let seconds = seconds.max(1);
+    let mut response = json_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(r#"{{"error":"rate_limited","retry_after":{seconds}}}"#),
+    );
+    response
+        .headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BotPolicyLayer")
+            .field("policy", &self.policy)
+            .field("classifier", &self.classifier)
+            .field("trusted_proxies", &self.proxies.is_some())
+            .field("upstream_agent_header", &self.upstream_agent_header)
+            .field("charge_hook", &self.charge_hook.is_some())
+            .field("charge_ip_verified", &self.charge_ip_verified)
+            .field("decision_headers", &self.decision_headers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Classifies each request, evaluates a bot policy, and acts on the decision; see the [module
+/// documentation](super).
+///
+/// Cheap to clone: the configuration is shared. The builder methods are meant to be used before
+/// the layer is cloned into services; each returns a layer with its own configuration.
+///
+/// # Where the signature outcome comes from
+///
+/// In order: `web-bot-auth`'s `Outcome` in the request extensions (feature `web-bot-auth`, put
+/// there by its `VerifyLayer` placed before this one); else a [`SignatureCheck`] in the
+/// extensions (from any other verifier); else the header named by
+/// [`BotPolicyLayer::upstream_signature_agent_header`], believed only when the connection comes
+/// from a trusted proxy.
+#[derive(Clone)]
+pub struct BotPolicyLayer {
+    settings: Arc<Settings>,
+}
+
+impl fmt::Debug for BotPolicyLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.settings.fmt(f)
+    }
+}
+
+impl BotPolicyLayer {
+    /// A layer evaluating `policy` (a [`Policy`](crate::Policy) or a [`LivePolicy`] for hot
+    /// reload) with the built-in classifier; forwarding headers ignored, the default
+    /// challenge, no charge hook, no decision headers.
+    pub fn new(policy: impl Into<LivePolicy>) -> Self {
+        BotPolicyLayer {
+            settings: Arc::new(Settings {
+                policy: policy.into(),
+                classifier: LiveClassifier::default(),
+                proxies: None,
+                peer_addr: Arc::new(peer_from_extensions),
+                upstream_agent_header: None,
+                challenge: Arc::new(DefaultChallenge),
+                charge_hook: None,
+                charge_ip_verified: false,
+                decision_headers: false,
+                warned_no_peer: Arc::new(AtomicBool::new(false)),
+                #[cfg(feature = "metrics")]
+                counters: Arc::default(),
+            }),
+        }
+    }
+
+    fn with(mut self, change: impl FnOnce(&mut Settings)) -> Self {
+        change(Arc::make_mut(&mut self.settings));
+        self
+    }
+
+    /// Classifies with this classifier (a [`Classifier`](crate::classify::Classifier), or a
+    /// [`LiveClassifier`] whose ranges a refresher updates).
+    pub fn classifier(self, classifier: impl Into<LiveClassifier>) -> Self {
+        let classifier = classifier.into();
+        self.with(|s| s.classifier = classifier)
+    }
+
+    /// Believes forwarding headers (`CF-Connecting-IP`, `X-Forwarded-For`, `Forwarded`) from
+    /// these proxies; see [`TrustedProxies::client_ip`].
+    pub fn trusted_proxies(self, proxies: TrustedProxies) -> Self {
+        self.with(|s| s.proxies = Some(proxies))
+    }
+
+    /// Finds the connection's peer address with `peer_addr` instead of looking for an `IpAddr`
+    /// or `SocketAddr` in the extensions (axum: `ConnectInfo<SocketAddr>`).
+    pub fn peer_addr(
+        self,
+        peer_addr: impl Fn(&http::Extensions) -> Option<IpAddr> + Send + Sync + 'static,
+    ) -> Self {
+        let peer_addr: PeerAddr = Arc::new(peer_addr);
+        self.with(|s| s.peer_addr = peer_addr)
+    }
+
+    /// Believes the Web Bot Auth signature agent an upstream verifier puts in header `name`
+    /// (an https URL; its presence means the signature verified), when the connection comes from
+    /// a [trusted proxy](BotPolicyLayer::trusted_proxies). From anyone else it is ignored.
+    pub fn upstream_signature_agent_header(self, name: HeaderName) -> Self {
+        self.with(|s| s.upstream_agent_header = Some(name))
+    }
+
+    /// Answers `challenge` decisions with `responder` (default: [`DefaultChallenge`]).
+    pub fn challenge_responder(self, responder: impl ChallengeResponder) -> Self {
+        let responder: Arc<dyn ChallengeResponder> = Arc::new(responder);
+        self.with(|s| s.challenge = responder)
+    }
+
+    /// Bills pay-per-crawl charges with `hook`. Without one, `charge` rules answer `402` but
+    /// nobody can pay.
+    pub fn charge_hook(self, hook: impl ChargeHook) -> Self {
+        let hook: Arc<dyn ChargeHook> = Arc::new(hook);
+        self.with(|s| s.charge_hook = Some(hook))
+    }
+
+    /// Lets crawlers verified only by their IP ranges pay (default: only a Web Bot Auth
+    /// signature is strong enough, as in Cloudflare's pay-per-crawl).
+    pub fn charge_ip_verified(self, allow: bool) -> Self {
+        self.with(|s| s.charge_ip_verified = allow)
+    }
+
+    /// Adds `bot-policy-rule` and `bot-policy-action` to every response (default: off; they
+    /// tell clients how the policy is built).
+    pub fn decision_headers(self, on: bool) -> Self {
+        self.with(|s| s.decision_headers = on)
+    }
+
+    /// The live policy (replace it to reload).
+    pub fn policy(&self) -> &LivePolicy {
+        &self.settings.policy
+    }
+
+    /// The live classifier.
+    pub fn live_classifier(&self) -> &LiveClassifier {
+        &self.settings.classifier
+    }
+}
+
+impl<S> Layer<S> for BotPolicyLayer {
+    type Service = BotPolicyService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BotPolicyService::new(inner, Arc::clone(&self.settings))
+    }
+}
