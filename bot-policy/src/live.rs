@@ -207,7 +207,8 @@ impl LivePolicy {
         }
     }
 
-    /// Watches the policy file: every `interval`, reads it, and reloads when its content changed.
+    /// Watches the policy file: every `interval`, reads it, and reloads when its content changed
+    /// and stayed the same for one more interval (so a file caught half-written is not loaded).
     /// A change that does not load is logged and kept for [`LivePolicy::last_error`], and the
     /// running policy stays in force; fixing the file brings the fix in at the next poll.
     ///
@@ -227,15 +228,24 @@ impl LivePolicy {
         let live = self.clone();
         let (stop, stopped) = mpsc::channel::<()>();
         let mut last = std::fs::read(&path).ok();
+        // A changed content is loaded once two polls in a row read the same bytes, so that a
+        // file caught half-written (truncated, then written) is not loaded.
+        let mut pending: Option<Vec<u8>> = None;
         let thread = std::thread::Builder::new()
             .name("bot-policy-watch".into())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                    let now = std::fs::read(&path).ok();
-                    if now.is_some() && now != last {
+                    let Some(now) = std::fs::read(&path).ok() else {
+                        continue;
+                    };
+                    if last.as_ref() == Some(&now) {
+                        pending = None;
+                    } else if pending.as_ref() == Some(&now) {
                         // A failed reload is logged and recorded by `reload`.
                         let _ = live.reload();
-                        last = now;
+                        last = pending.take();
+                    } else {
+                        pending = Some(now);
                     }
                 }
             })

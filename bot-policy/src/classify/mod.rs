@@ -327,23 +327,30 @@ fn browser_score(signals: &Signals<'_>) -> u8 {
     let Some(headers) = signals.headers else {
         return 60;
     };
+    // One pass over the fields (cheaper than a lookup per name).
+    let (mut language, mut accept, mut fetch, mut encoding) = (false, None::<i32>, false, false);
+    headers.for_each_field(&mut |name, value| {
+        match name {
+            "accept-language" => language = true,
+            "accept" if accept.is_none() => {
+                let html = memchr::memmem::find(value, b"text/html").is_some() || value == b"*/*";
+                accept = Some(if html { 10 } else { 5 });
+            }
+            "sec-fetch-mode" | "sec-ch-ua" => fetch = true,
+            "accept-encoding" => encoding = true,
+            _ => {}
+        }
+        std::ops::ControlFlow::Continue(())
+    });
     let mut score: i32 = 45;
-    if headers.first("accept-language").is_some() {
+    if language {
         score += 20;
     }
-    match headers.first("accept") {
-        Some(accept)
-            if memchr::memmem::find(accept, b"text/html").is_some() || accept == b"*/*" =>
-        {
-            score += 10
-        }
-        Some(_) => score += 5,
-        None => score -= 15,
-    }
-    if headers.first("sec-fetch-mode").is_some() || headers.first("sec-ch-ua").is_some() {
+    score += accept.unwrap_or(-15);
+    if fetch {
         score += 15;
     }
-    if headers.first("accept-encoding").is_some() {
+    if encoding {
         score += 5;
     }
     u8::try_from(score.clamp(30, 99)).unwrap_or(30)

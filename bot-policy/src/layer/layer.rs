@@ -113,15 +113,14 @@ impl Settings {
         };
         let signature = self.signature(request, trusted_hop);
 
+        let facts = RequestFacts::from_http(request);
         let classification = classifier.classify(&Signals {
-            user_agent: headers
-                .get(http::header::USER_AGENT)
-                .map_or(b"", HeaderValue::as_bytes),
+            user_agent: facts.user_agent(),
             client_ip,
             signature: signature.outcome(),
             headers: Some(headers),
         });
-        let mut facts = RequestFacts::from_http(request).with_bot(classification.bot_facts());
+        let mut facts = facts.with_bot(classification.bot_facts());
         if let Some(ip) = client_ip {
             facts = facts.with_client_ip(ip);
         }
