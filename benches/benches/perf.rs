@@ -5,7 +5,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use benches::groups::{Case, bot_policy, web_bot_auth};
+use benches::groups::{Case, bot_policy, bot_policy_layer, web_bot_auth};
 
 fn run_group(c: &mut Criterion, group: &str, cases: &[Case]) {
     let mut g = c.benchmark_group(group);
@@ -26,5 +26,15 @@ fn bench_bot_policy(c: &mut Criterion) {
     run_group(c, bot_policy::GROUP, &cases);
 }
 
-criterion_group!(perf, bench_web_bot_auth, bench_bot_policy);
+fn bench_bot_policy_layer(c: &mut Criterion) {
+    let cases = bot_policy_layer::cases().expect("bot_policy_layer fixtures");
+    run_group(c, bot_policy_layer::GROUP, &cases);
+}
+
+criterion_group!(
+    perf,
+    bench_web_bot_auth,
+    bench_bot_policy,
+    bench_bot_policy_layer
+);
 criterion_main!(perf);

@@ -1,6 +1,7 @@
 //! Benchmark groups: one per workspace crate, each a list of named [`Case`]s.
 
 pub mod bot_policy;
+pub mod bot_policy_layer;
 pub mod web_bot_auth;
 
 use std::fmt;
