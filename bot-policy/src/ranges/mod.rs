@@ -13,7 +13,8 @@
 //! each list's source and date). The catalog's
 //! [`BotEntry::ip_ranges`](crate::catalog::BotEntry::ip_ranges) names refer to it.
 //! A snapshot goes stale: refresh the sets at run time with
-//! [`RangeRegistry::insert`] from the operators' URLs.
+//! [`RangeRegistry::insert`] from the operators' URLs, or let the `refresh`
+//! feature's `RangeRefresher` do it.
 //!
 //! ```
 //! use std::net::IpAddr;
@@ -30,12 +31,19 @@
 //! ```
 
 mod parse;
+#[cfg(feature = "refresh")]
+mod refresh;
 mod registry;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
+#[cfg(feature = "refresh")]
+pub use refresh::{
+    RangeFormat, RangeRefresher, RangeRefresherBuilder, RangeSource, RefreshError, RefreshHandle,
+    RefreshOutcome, RefreshReport, SourceReport,
+};
 pub use registry::RangeRegistry;
 
 /// The most entries (prefixes, lines or strings) one range set may be built from.
