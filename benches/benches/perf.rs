@@ -5,7 +5,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use benches::groups::{Case, bot_policy, bot_policy_layer, web_bot_auth};
+use benches::groups::{Case, bot_policy, bot_policy_layer, ip_ranges, web_bot_auth};
 
 fn run_group(c: &mut Criterion, group: &str, cases: &[Case]) {
     let mut g = c.benchmark_group(group);
@@ -31,10 +31,16 @@ fn bench_bot_policy_layer(c: &mut Criterion) {
     run_group(c, bot_policy_layer::GROUP, &cases);
 }
 
+fn bench_ip_ranges(c: &mut Criterion) {
+    let cases = ip_ranges::cases().expect("ip_ranges fixtures");
+    run_group(c, ip_ranges::GROUP, &cases);
+}
+
 criterion_group!(
     perf,
     bench_web_bot_auth,
     bench_bot_policy,
-    bench_bot_policy_layer
+    bench_bot_policy_layer,
+    bench_ip_ranges
 );
 criterion_main!(perf);

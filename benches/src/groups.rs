@@ -2,6 +2,7 @@
 
 pub mod bot_policy;
 pub mod bot_policy_layer;
+pub mod ip_ranges;
 pub mod web_bot_auth;
 
 use std::fmt;
