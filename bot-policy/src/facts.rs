@@ -46,7 +46,18 @@ impl HeaderSource for http::HeaderMap {
     }
 
     fn first(&self, name: &str) -> Option<&[u8]> {
-        self.get(name).map(http::HeaderValue::as_bytes)
+        // The names looked up on every request, as `HeaderName` constants: a lookup by `&str`
+        // parses the name first, which costs more than the lookup itself.
+        use http::header;
+        let value = match name {
+            "user-agent" => self.get(header::USER_AGENT),
+            "referer" => self.get(header::REFERER),
+            "cookie" => self.get(header::COOKIE),
+            "host" => self.get(header::HOST),
+            "accept" => self.get(header::ACCEPT),
+            _ => self.get(name),
+        };
+        value.map(http::HeaderValue::as_bytes)
     }
 
     fn nth_value(&self, name: &str, n: usize) -> Option<&[u8]> {

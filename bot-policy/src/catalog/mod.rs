@@ -368,9 +368,13 @@ impl Catalog {
     /// The entry a user agent claims to be, if any: one allocation-free pass over
     /// the bytes (see the [module documentation](self) for the rules).
     pub fn match_user_agent(&self, user_agent: &[u8]) -> Option<&BotEntry> {
-        self.matcher
-            .find(user_agent)
+        self.match_user_agent_index(user_agent)
             .and_then(|index| self.entries.get(index))
+    }
+
+    /// Like [`Catalog::match_user_agent`], the entry's index in [`Catalog::entries`].
+    pub(crate) fn match_user_agent_index(&self, user_agent: &[u8]) -> Option<usize> {
+        self.matcher.find(user_agent)
     }
 
     /// The entry whose Web Bot Auth signatures name `origin` as their
@@ -380,11 +384,17 @@ impl Catalog {
     /// surrounding double quotes (the legacy string form of the header) and a
     /// trailing `/`, so `"https://chatgpt.com/"` finds `https://chatgpt.com`.
     pub fn by_signature_agent(&self, origin: &str) -> Option<&BotEntry> {
+        self.by_signature_agent_index(origin)
+            .and_then(|index| self.entries.get(index))
+    }
+
+    /// Like [`Catalog::by_signature_agent`], the entry's index in [`Catalog::entries`].
+    pub(crate) fn by_signature_agent_index(&self, origin: &str) -> Option<usize> {
         let wanted = normalize_origin(origin);
         if wanted.is_empty() {
             return None;
         }
-        self.entries.iter().rev().find(|entry| {
+        self.entries.iter().rposition(|entry| {
             entry
                 .signature_agents
                 .iter()

@@ -22,12 +22,15 @@
 mod client_ip;
 
 use std::net::IpAddr;
+use std::sync::{Arc, LazyLock};
+
+use memchr::memmem::Finder;
 
 pub use client_ip::{TrustedProxies, TrustedProxiesError};
 
 use crate::catalog::{BotEntry, BotKind, Catalog};
 use crate::facts::{BotFacts, HeaderSource};
-use crate::ranges::RangeRegistry;
+use crate::ranges::{IpRanges, RangeRegistry};
 
 /// The outcome of a Web Bot Auth signature check made before classification (by `web-bot-auth`'s
 /// `VerifyLayer`, or by an upstream proxy).
@@ -199,12 +202,40 @@ impl<'a> Classification<'a> {
 pub struct Classifier {
     catalog: Catalog,
     ranges: RangeRegistry,
+    /// What classification needs of each catalog entry, by index, resolved once: the entry's
+    /// range set (looked up by name here, not per request) and its automation score.
+    resolved: Arc<[ResolvedEntry]>,
+}
+
+/// The per-request facts of one catalog entry.
+#[derive(Debug)]
+struct ResolvedEntry {
+    /// The entry's published ranges, when it names a set that the registry holds.
+    ranges: Option<IpRanges>,
+    /// The score of a user agent that matches the entry as automation.
+    automation_score: u8,
 }
 
 impl Classifier {
     /// A classifier with this catalog and these ranges.
     pub fn new(catalog: Catalog, ranges: RangeRegistry) -> Self {
-        Classifier { catalog, ranges }
+        let resolved = catalog
+            .entries()
+            .iter()
+            .map(|entry| ResolvedEntry {
+                ranges: entry
+                    .ip_ranges
+                    .as_deref()
+                    .and_then(|name| ranges.get(name))
+                    .cloned(),
+                automation_score: automation_score(entry),
+            })
+            .collect();
+        Classifier {
+            catalog,
+            ranges,
+            resolved,
+        }
     }
 
     /// The built-in catalog and range snapshot.
@@ -224,46 +255,66 @@ impl Classifier {
 
     /// Classifies one request.
     pub fn classify<'a>(&'a self, signals: &Signals<'a>) -> Classification<'a> {
-        let by_user_agent = self.catalog.match_user_agent(signals.user_agent);
+        let entries = self.catalog.entries();
+        let by_user_agent = self
+            .catalog
+            .match_user_agent_index(signals.user_agent)
+            .and_then(|index| Some((index, entries.get(index)?)));
         let (ua_bot, automation) = match by_user_agent {
-            Some(entry) if entry.kind == BotKind::Bot => (Some(entry), None),
-            Some(entry) => (None, Some(entry)),
+            Some(found) if found.1.kind == BotKind::Bot => (Some(found), None),
+            Some(found) => (None, Some(found)),
             None => (None, None),
         };
         let (signed, signature_agent, signer) = match signals.signature {
-            SignatureOutcome::Verified { agent } => {
-                (true, agent, self.catalog.by_signature_agent(agent))
-            }
+            SignatureOutcome::Verified { agent } => (
+                true,
+                agent,
+                self.catalog
+                    .by_signature_agent_index(agent)
+                    .and_then(|index| Some((index, entries.get(index)?))),
+            ),
             _ => (false, "", None),
         };
         // A verified signature from a known agent names the bot, unless the user agent claims
         // another bot of the same operator: the operator vouches for which of its bots it is.
         let (bot, by_signature) = match (signer, ua_bot) {
-            (Some(signer), Some(claimed)) if signer.operator == claimed.operator => {
+            (Some(signer), Some(claimed)) if signer.1.operator == claimed.1.operator => {
                 (Some(claimed), true)
             }
             (Some(signer), _) => (Some(signer), true),
             (None, claimed) => (claimed, false),
         };
+        let published = bot.and_then(|(index, _)| self.resolved.get(index)?.ranges.as_ref());
         let verified_by = match bot {
             Some(_) if by_signature => Some(VerifiedBy::Signature),
-            Some(bot) => match (&bot.ip_ranges, signals.client_ip) {
-                (Some(set), Some(ip)) if self.ranges.contains(set, ip) => Some(VerifiedBy::IpRange),
+            Some(_) => match (published, signals.client_ip) {
+                (Some(ranges), Some(ip)) if ranges.contains(ip) => Some(VerifiedBy::IpRange),
                 _ => None,
             },
             None => None,
         };
-        let spoofed =
-            verified_by.is_none() && bot.is_some_and(|bot| self.claim_fails(bot, signals));
+        // An unverified claim is spoofed when a check that could be made failed: an invalid
+        // signature on a bot that signs, or an address outside the ranges of a bot that
+        // publishes them.
+        let spoofed = verified_by.is_none()
+            && bot.is_some_and(|(_, bot)| {
+                (!bot.signature_agents.is_empty()
+                    && signals.signature == SignatureOutcome::Invalid)
+                    || (published.is_some() && signals.client_ip.is_some())
+            });
         let score = if spoofed {
             1
         } else if bot.is_some() {
             10
-        } else if let Some(tool) = automation {
-            automation_score(tool)
+        } else if let Some((index, tool)) = automation {
+            self.resolved
+                .get(index)
+                .map_or_else(|| automation_score(tool), |r| r.automation_score)
         } else {
             browser_score(signals)
         };
+        let bot = bot.map(|(_, bot)| bot);
+        let automation = automation.map(|(_, tool)| tool);
         Classification {
             bot,
             automation,
@@ -273,16 +324,6 @@ impl Classifier {
             signature_agent,
             score,
         }
-    }
-
-    /// Whether an unverified claim failed a check that could be made: an invalid signature on a
-    /// bot that signs, or an address outside the ranges of a bot that publishes them.
-    fn claim_fails(&self, bot: &BotEntry, signals: &Signals<'_>) -> bool {
-        let signs = !bot.signature_agents.is_empty();
-        if signs && signals.signature == SignatureOutcome::Invalid {
-            return true;
-        }
-        matches!((&bot.ip_ranges, signals.client_ip), (Some(set), Some(_)) if self.ranges.get(set).is_some())
     }
 }
 
@@ -302,14 +343,21 @@ fn automation_score(tool: &BotEntry) -> u8 {
     }
 }
 
-const ENGINES: &[&[u8]] = &[
-    b"AppleWebKit/",
-    b"Gecko/",
-    b"Trident/",
-    b"Chrome/",
-    b"Firefox/",
-    b"Safari/",
-];
+/// The browser engines a browser's user agent names, as searchers built once (building a
+/// `memmem` searcher costs more than running it on a user agent).
+static ENGINES: LazyLock<[Finder<'static>; 6]> = LazyLock::new(|| {
+    [
+        Finder::new(b"AppleWebKit/"),
+        Finder::new(b"Gecko/"),
+        Finder::new(b"Trident/"),
+        Finder::new(b"Chrome/"),
+        Finder::new(b"Firefox/"),
+        Finder::new(b"Safari/"),
+    ]
+});
+
+/// `text/html` in an `Accept` field.
+static TEXT_HTML: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"text/html"));
 
 /// A score for a user agent that names no catalog entry.
 fn browser_score(signals: &Signals<'_>) -> u8 {
@@ -320,7 +368,7 @@ fn browser_score(signals: &Signals<'_>) -> u8 {
     let browser_like = ua.starts_with(b"Mozilla/5.0")
         && ENGINES
             .iter()
-            .any(|engine| memchr::memmem::find(ua, engine).is_some());
+            .any(|engine| engine.find(ua).is_some());
     if !browser_like {
         return 20;
     }
@@ -333,7 +381,7 @@ fn browser_score(signals: &Signals<'_>) -> u8 {
         match name {
             "accept-language" => language = true,
             "accept" if accept.is_none() => {
-                let html = memchr::memmem::find(value, b"text/html").is_some() || value == b"*/*";
+                let html = TEXT_HTML.find(value).is_some() || value == b"*/*";
                 accept = Some(if html { 10 } else { 5 });
             }
             "sec-fetch-mode" | "sec-ch-ua" => fetch = true,
