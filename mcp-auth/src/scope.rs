@@ -187,17 +187,17 @@ impl ScopeHierarchy {
         let mut implies = BTreeMap::new();
         for start in direct.keys() {
             let mut seen = BTreeSet::new();
-            let mut stack: Vec<&Scope> = direct[start].iter().collect();
+            let mut stack: Vec<&Scope> = direct.get(start).into_iter().flatten().collect();
             while let Some(next) = stack.pop() {
                 if next == start {
                     return Err(ScopeError::Cycle {
                         scope: start.as_str().to_owned(),
                     });
                 }
-                if seen.insert(next.clone()) {
-                    if let Some(more) = direct.get(next) {
-                        stack.extend(more.iter());
-                    }
+                if seen.insert(next.clone())
+                    && let Some(more) = direct.get(next)
+                {
+                    stack.extend(more.iter());
                 }
             }
             implies.insert(start.clone(), Scopes(seen.into_iter().collect()));
