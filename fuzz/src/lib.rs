@@ -1,7 +1,8 @@
 //! Helpers shared by the fuzz targets: fixed field values taken from the test vectors and the
-//! round-trip checks that several targets make; [`policy`] holds those of the `bot-policy`
-//! targets.
+//! round-trip checks that several targets make; [`policy`] and [`catalog`] hold those of the
+//! `bot-policy` targets.
 
+pub mod catalog;
 pub mod policy;
 
 use sfv::{List, Parser};
