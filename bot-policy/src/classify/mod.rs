@@ -298,8 +298,7 @@ impl Classifier {
         // publishes them.
         let spoofed = verified_by.is_none()
             && bot.is_some_and(|(_, bot)| {
-                (!bot.signature_agents.is_empty()
-                    && signals.signature == SignatureOutcome::Invalid)
+                (!bot.signature_agents.is_empty() && signals.signature == SignatureOutcome::Invalid)
                     || (published.is_some() && signals.client_ip.is_some())
             });
         let score = if spoofed {
@@ -365,10 +364,8 @@ fn browser_score(signals: &Signals<'_>) -> u8 {
     if ua.iter().all(u8::is_ascii_whitespace) {
         return 2;
     }
-    let browser_like = ua.starts_with(b"Mozilla/5.0")
-        && ENGINES
-            .iter()
-            .any(|engine| engine.find(ua).is_some());
+    let browser_like =
+        ua.starts_with(b"Mozilla/5.0") && ENGINES.iter().any(|engine| engine.find(ua).is_some());
     if !browser_like {
         return 20;
     }
