@@ -54,6 +54,8 @@ pub mod metadata;
 pub mod oauth;
 pub mod principal;
 pub mod ratelimit;
+#[cfg(feature = "redis")]
+pub mod redis_connection;
 pub mod scope;
 pub mod token;
 pub mod toolmap;

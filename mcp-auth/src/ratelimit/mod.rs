@@ -7,7 +7,8 @@
 //!   not name get its fallback quota (or are not limited, when there is none). The default table
 //!   and its class names ([`class_names`]) are documented on [`RateLimits`].
 //! - [`RateLimiter`] is what the layer holds: [`MemoryRateLimiter`] (synchronous, bounded) or a
-//!   [`RateLimitStore`] (async, for several processes), with a failure policy for the store.
+//!   [`RateLimitStore`] (async, for several processes), with a failure policy for the store;
+//!   `RedisRateLimitStore` (feature `redis`) is that store in Redis.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -47,8 +48,12 @@ mod key;
 mod limiter;
 mod memory;
 mod quota;
+#[cfg(feature = "redis")]
+mod redis;
 mod store;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisRateLimitStore, RedisTimeSource};
 pub use class::{RateLimitClass, RateLimitClassError};
 pub use key::{RateLimitKey, RateLimitSubject, group_address};
 pub use limiter::{RateDecision, RateLimiter, StoreFailurePolicy, retry_after_secs};

@@ -63,13 +63,16 @@
 //!
 //! [`TokenStore`] is an object-safe async trait; [`MemoryTokenStore`] keeps records in memory,
 //! [`FileTokenStore`] in a JSON file that survives restarts and notices changes made by other
-//! processes (an operator's CLI) on the next lookup.
+//! processes (an operator's CLI) on the next lookup; `RedisTokenStore` (feature `redis`) in
+//! Redis, shared by every process of a deployment.
 
 mod file;
 mod format;
 mod issuer;
 mod memory;
 mod record;
+#[cfg(feature = "redis")]
+mod redis;
 mod secret;
 mod store;
 mod table;
@@ -77,6 +80,8 @@ mod table;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "redis")]
+pub use self::redis::RedisTokenStore;
 pub use file::{FileTokenStore, MAX_TOKEN_FILE_BYTES};
 pub use format::{
     BODY_LEN, CHECKSUM_LEN, DEFAULT_PREFIX, MAX_PREFIX_LEN, MalformedToken, SECRET_BYTES,
