@@ -48,6 +48,8 @@
 //! - [`profile`], [`profile_signer`], [`agent`], [`replay`], [`directory`]: the Web Bot Auth
 //!   profile (draft-meunier-webbotauth-httpsig-protocol-02): `Signature-Agent`, required
 //!   parameters, validity window, nonces, key directories and signed directory responses.
+//!   Nonces are remembered in memory, or in Redis for a service on several machines
+//!   (`RedisReplayStore`, feature `redis`).
 //! - [`message`], [`http1`]: the request/response view the core reads, and a parser for
 //!   HTTP/1.1 message text (the CLI's input).
 //!
@@ -84,8 +86,3 @@ pub mod replay;
 mod sf;
 pub mod sign;
 pub mod verify;
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -8,6 +8,8 @@
 //! and [`Outcome::Unverified`] when there is none (or none this verifier can check).
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::agent::{AgentMember, SignatureAgent};
@@ -19,7 +21,7 @@ use crate::field::FieldTypes;
 use crate::fields::{SignatureEntry, signature_entries};
 use crate::keys::VerifyingKey;
 use crate::message::MessageView;
-use crate::replay::{ReplayKey, ReplayStore};
+use crate::replay::{AsyncReplayStore, ReplayKey, ReplayStore};
 use crate::verify::{KeyQuery, KeyResolver, check_signature_with, check_time};
 
 /// The `tag` of a Web Bot Auth request signature.
@@ -177,12 +179,35 @@ pub struct SignatureReport {
     pub outcome: Outcome,
 }
 
+/// The nonce check of a verified outcome in an [`AsyncReplayStore`]: what
+/// [`WebBotAuthVerifier::replay_check`] returns.
+pub enum ReplayCheck {
+    /// Nothing to ask the store (no async store, an outcome that is not verified, or a
+    /// signature without a nonce): the outcome as it was.
+    Done(Outcome),
+    /// The store's answer is awaited; the future resolves to the final outcome.
+    Pending(PendingReplayCheck),
+}
+
+/// A nonce check in flight, owning what it needs; resolves to the final [`Outcome`].
+pub type PendingReplayCheck = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
+
+impl fmt::Debug for ReplayCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplayCheck::Done(outcome) => f.debug_tuple("Done").field(outcome).finish(),
+            ReplayCheck::Pending(_) => f.write_str("Pending"),
+        }
+    }
+}
+
 /// Verifies requests under the Web Bot Auth profile.
 pub struct WebBotAuthVerifier<R, C = SystemClock> {
     keys: R,
     clock: C,
     config: ProfileConfig,
     replay: Option<Arc<dyn ReplayStore>>,
+    async_replay: Option<Arc<dyn AsyncReplayStore>>,
     field_types: FieldTypes,
 }
 
@@ -191,6 +216,7 @@ impl<R, C> fmt::Debug for WebBotAuthVerifier<R, C> {
         f.debug_struct("WebBotAuthVerifier")
             .field("config", &self.config)
             .field("replay_store", &self.replay.is_some())
+            .field("async_replay_store", &self.async_replay.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -203,6 +229,7 @@ impl<R: KeyResolver> WebBotAuthVerifier<R, SystemClock> {
             clock: SystemClock,
             config: ProfileConfig::default(),
             replay: None,
+            async_replay: None,
             field_types: FieldTypes::default(),
         }
     }
@@ -236,6 +263,7 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
             clock,
             config: self.config,
             replay: self.replay,
+            async_replay: self.async_replay,
             field_types: self.field_types,
         }
     }
@@ -249,6 +277,19 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
     /// Checks nonces against this store (a seen nonce is refused until its signature expires).
     pub fn with_replay_store(mut self, store: Arc<dyn ReplayStore>) -> Self {
         self.replay = Some(store);
+        self
+    }
+
+    /// Checks nonces against this store too, a store answered over the network and shared by
+    /// every instance of the service (a Redis store, feature `redis`).
+    ///
+    /// The synchronous [`WebBotAuthVerifier::verify`] cannot wait for it: the store is asked by
+    /// [`WebBotAuthVerifier::verify_async`] (and by the `VerifyLayer`), after the signature has
+    /// verified, about the signature that verified. A replay, or a store that cannot answer and
+    /// fails closed, turns the outcome into [`Outcome::Invalid`] (reason
+    /// [`FailureReason::Replayed`] or [`FailureReason::ReplayStore`]).
+    pub fn with_async_replay_store(mut self, store: Arc<dyn AsyncReplayStore>) -> Self {
+        self.async_replay = Some(store);
         self
     }
 
@@ -303,6 +344,57 @@ impl<R: KeyResolver, C: Clock> WebBotAuthVerifier<R, C> {
         first_invalid
             .or(first_unverified)
             .unwrap_or(Outcome::Unverified(UnverifiedReason::NoSignature))
+    }
+
+    /// As [`WebBotAuthVerifier::verify`], then the nonce of the signature that verified is
+    /// checked in the [async replay store](WebBotAuthVerifier::with_async_replay_store), if one
+    /// is set.
+    pub async fn verify_async(&self, message: &MessageView<'_>) -> Outcome {
+        match self.replay_check(self.verify(message)) {
+            ReplayCheck::Done(outcome) => outcome,
+            ReplayCheck::Pending(check) => check.await,
+        }
+    }
+
+    /// The check of `outcome`'s nonce in the [async replay
+    /// store](WebBotAuthVerifier::with_async_replay_store): [`ReplayCheck::Done`] when there is
+    /// nothing to ask, else a future owning what it needs (for a caller that cannot hold the
+    /// message across an `await`, as a tower service).
+    pub fn replay_check(&self, outcome: Outcome) -> ReplayCheck {
+        let Some(store) = &self.async_replay else {
+            return ReplayCheck::Done(outcome);
+        };
+        let Outcome::Verified(agent) = outcome else {
+            return ReplayCheck::Done(outcome);
+        };
+        if agent.nonce.is_none() {
+            return ReplayCheck::Done(Outcome::Verified(agent));
+        }
+        let store = Arc::clone(store);
+        let expires_at = agent.expires.saturating_add(self.config.skew);
+        let now = self.clock.now_unix();
+        ReplayCheck::Pending(Box::pin(async move {
+            let agent_uri = agent.agent.as_ref().map_or("", |a| a.uri.as_str());
+            let key = ReplayKey {
+                agent: agent_uri,
+                keyid: &agent.keyid,
+                nonce: agent.nonce.as_deref().unwrap_or(""),
+            };
+            let reason = match store.check_and_record(&key, expires_at, now).await {
+                Ok(true) => None,
+                Ok(false) => Some(FailureReason::Replayed),
+                Err(e) => Some(FailureReason::ReplayStore(e.to_string())),
+            };
+            match reason {
+                None => Outcome::Verified(agent),
+                Some(reason) => Outcome::Invalid(InvalidSignature {
+                    agent: agent.agent.as_ref().map(|a| a.uri.clone()),
+                    label: Some(agent.label),
+                    keyid: Some(agent.keyid),
+                    error: VerifyError::from(reason),
+                }),
+            }
+        }))
     }
 
     /// Verifies every signature on its own and reports each.

@@ -1,8 +1,34 @@
 //! Replay protection for signature nonces.
+//!
+//! A verifier with a replay store refuses a signature whose nonce it has seen before, until the
+//! signature expires. [`InMemoryReplayStore`] remembers nonces in one process ([`ReplayStore`],
+//! checked inside [`WebBotAuthVerifier::verify`](crate::profile::WebBotAuthVerifier::verify));
+//! a service running on several machines shares them through a store answered over the network,
+//! an [`AsyncReplayStore`] such as `RedisReplayStore` (feature `redis`), checked by
+//! [`WebBotAuthVerifier::verify_async`](crate::profile::WebBotAuthVerifier::verify_async) and by
+//! the `VerifyLayer`.
+//!
+//! ```
+//! use web_bot_auth::replay::{InMemoryReplayStore, ReplayKey, ReplayStore};
+//!
+//! let store = InMemoryReplayStore::new(1000);
+//! let key = ReplayKey { agent: "https://bot.example", keyid: "k1", nonce: "n-1" };
+//! // The first use is recorded until the signature expires (Unix second 2000)...
+//! assert_eq!(store.check_and_record(&key, 2000, 1000), Ok(true));
+//! // ...and a second use before then is a replay.
+//! assert_eq!(store.check_and_record(&key, 2000, 1500), Ok(false));
+//! ```
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisReplayStore, RedisStoreError, ReplayUnavailable};
 
 use sha2::{Digest, Sha256};
 
@@ -51,6 +77,29 @@ pub trait ReplayStore: Send + Sync {
         expires_at: u64,
         now: u64,
     ) -> Result<bool, ReplayStoreError>;
+}
+
+/// What an [`AsyncReplayStore`] answers with: a boxed future of the same answer as
+/// [`ReplayStore::check_and_record`].
+pub type ReplayFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<bool, ReplayStoreError>> + Send + 'a>>;
+
+/// Remembers nonces until their signatures expire, in a store answered over the network (and so
+/// shared by every instance of a service), such as Redis.
+///
+/// The verifier checks it after the signature itself has verified, so a forged request never
+/// costs a round trip; see
+/// [`WebBotAuthVerifier::with_async_replay_store`](crate::profile::WebBotAuthVerifier::with_async_replay_store).
+pub trait AsyncReplayStore: Send + Sync {
+    /// Records `key` until `expires_at` (Unix seconds; the nonce stays refused through that
+    /// second). `Ok(true)` when it was not seen before, `Ok(false)` when it is a replay, an
+    /// error when the store could not say (the verifier then fails closed).
+    fn check_and_record<'a>(
+        &'a self,
+        key: &'a ReplayKey<'a>,
+        expires_at: u64,
+        now: u64,
+    ) -> ReplayFuture<'a>;
 }
 
 /// An in-memory replay store with a hard cap on entries. Entries leave when their signature

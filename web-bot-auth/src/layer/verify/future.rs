@@ -11,7 +11,7 @@ use tower_service::Service;
 
 use super::body::VerifyResponseBody;
 use super::layer::{BoxFetch, Settings};
-use crate::profile::Outcome;
+use crate::profile::{Outcome, PendingReplayCheck, ReplayCheck};
 
 /// The body of a rejection: no detail, so that a client learns nothing about why.
 const REJECTION: &[u8] = b"invalid signature";
@@ -43,6 +43,8 @@ pin_project! {
     {
         // Fetching the keys of an agent; then verify again and go on.
         Fetching { fetch: BoxFetch, pending: Pending<S, B> },
+        // Checking the nonce of a verified signature in the async replay store; then go on.
+        Replaying { check: PendingReplayCheck, pending: Pending<S, B> },
         // The inner service has the request.
         Inner { #[pin] future: S::Future },
         // Refused without calling the inner service.
@@ -60,6 +62,13 @@ where
     pub(crate) fn fetching(fetch: BoxFetch, pending: Pending<S, B>) -> Self {
         ResponseFuture {
             state: State::Fetching { fetch, pending },
+        }
+    }
+
+    /// Waits for the nonce `check`, then acts on the outcome it gives.
+    pub(crate) fn replaying(check: PendingReplayCheck, pending: Pending<S, B>) -> Self {
+        ResponseFuture {
+            state: State::Replaying { check, pending },
         }
     }
 
@@ -132,6 +141,32 @@ where
                         settings,
                     } = pending;
                     let outcome = settings.outcome(&request);
+                    match settings.replay_check(outcome) {
+                        ReplayCheck::Done(outcome) => {
+                            state.set(State::dispatch(&settings, &mut inner, request, outcome));
+                        }
+                        ReplayCheck::Pending(check) => state.set(State::Replaying {
+                            check,
+                            pending: Pending {
+                                request,
+                                inner,
+                                settings,
+                            },
+                        }),
+                    }
+                }
+                StateProj::Replaying { check, .. } => {
+                    let outcome = ready!(check.as_mut().poll(cx));
+                    let StateReplace::Replaying { pending, .. } =
+                        state.as_mut().project_replace(State::Moving)
+                    else {
+                        return Poll::Pending;
+                    };
+                    let Pending {
+                        request,
+                        mut inner,
+                        settings,
+                    } = pending;
                     state.set(State::dispatch(&settings, &mut inner, request, outcome));
                 }
                 StateProj::Inner { future } => {
@@ -154,6 +189,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
             State::Fetching { .. } => "fetching",
+            State::Replaying { .. } => "replaying",
             State::Inner { .. } => "inner",
             State::Rejected => "rejected",
             State::Moving => "moving",

@@ -10,17 +10,22 @@ use crate::clock::Clock;
 use crate::fetch::{FetchError, KeyFetcher};
 use crate::layer::Authority;
 use crate::message::MessageView;
-use crate::profile::{Outcome, UnverifiedReason, WebBotAuthVerifier};
+use crate::profile::{Outcome, ReplayCheck, UnverifiedReason, WebBotAuthVerifier};
 use crate::verify::KeyResolver;
 
 /// A [`WebBotAuthVerifier`] with its key resolver and clock types erased.
 pub(crate) trait VerifyRequest: Send + Sync {
     fn verify(&self, message: &MessageView<'_>) -> Outcome;
+    fn replay_check(&self, outcome: Outcome) -> ReplayCheck;
 }
 
 impl<R: KeyResolver, C: Clock> VerifyRequest for WebBotAuthVerifier<R, C> {
     fn verify(&self, message: &MessageView<'_>) -> Outcome {
         WebBotAuthVerifier::verify(self, message)
+    }
+
+    fn replay_check(&self, outcome: Outcome) -> ReplayCheck {
+        WebBotAuthVerifier::replay_check(self, outcome)
     }
 }
 
@@ -42,6 +47,11 @@ impl Settings {
     pub(crate) fn outcome<B>(&self, request: &http::Request<B>) -> Outcome {
         let view = self.authority.view(request, &self.default_scheme);
         self.verifier.verify(&MessageView::Request(view))
+    }
+
+    /// The check of a verified nonce in the verifier's async replay store, if it has one.
+    pub(crate) fn replay_check(&self, outcome: Outcome) -> ReplayCheck {
+        self.verifier.replay_check(outcome)
     }
 
     /// The fetch to run before verifying again, when the outcome is a key unknown for a named

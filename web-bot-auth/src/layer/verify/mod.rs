@@ -24,6 +24,12 @@
 //! [`UnverifiedReason::UnknownKey`](crate::profile::UnverifiedReason::UnknownKey). Without a
 //! fetch, the response future allocates nothing.
 //!
+//! When the verifier has an [async replay
+//! store](crate::profile::WebBotAuthVerifier::with_async_replay_store) (Redis, feature `redis`),
+//! the nonce of a signature that verified is checked there before the inner service is called
+//! (one boxed future per such request); a replay, or a store that fails closed, makes the
+//! outcome [`Outcome::Invalid`](crate::profile::Outcome::Invalid).
+//!
 //! ```
 //! use std::convert::Infallible;
 //!

@@ -8,6 +8,7 @@ use tower_service::Service;
 use super::body::VerifyResponseBody;
 use super::future::{Pending, ResponseFuture};
 use super::layer::Settings;
+use crate::profile::ReplayCheck;
 
 /// The service [`VerifyLayer`](super::VerifyLayer) makes: verifies each request, then calls
 /// `S` with the [`Outcome`](crate::profile::Outcome) in the request extensions.
@@ -74,6 +75,22 @@ where
                 },
             );
         }
-        ResponseFuture::dispatch(&self.settings, &mut self.inner, request, outcome)
+        match self.settings.replay_check(outcome) {
+            ReplayCheck::Done(outcome) => {
+                ResponseFuture::dispatch(&self.settings, &mut self.inner, request, outcome)
+            }
+            ReplayCheck::Pending(check) => {
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::replaying(
+                    check,
+                    Pending {
+                        request,
+                        inner,
+                        settings: Arc::clone(&self.settings),
+                    },
+                )
+            }
+        }
     }
 }
