@@ -12,7 +12,9 @@ use std::ops::ControlFlow;
 ///
 /// Names given to and passed by these methods are lowercase. Values are raw bytes: they need not be
 /// UTF-8.
-pub trait HeaderSource {
+///
+/// `Sync`, so that facts can be held across an `await` (a policy waiting for Redis).
+pub trait HeaderSource: Sync {
     /// Calls `f` with each value of the field `name` (lowercase), in order, until `f` breaks.
     fn for_each_value(&self, name: &str, f: &mut dyn FnMut(&[u8]) -> ControlFlow<()>);
     /// Calls `f` with the name (lowercase) and value of each field line, in order, until `f`

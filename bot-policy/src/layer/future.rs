@@ -7,9 +7,11 @@ use std::task::{Context, Poll, ready};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
+use tower_service::Service;
 
 use super::body::BotPolicyBody;
 use super::charge::{self, Accepted, ChargeFuture, ChargeHook, ChargeRequest};
+use super::layer::{Action, Judgement, Settings};
 use super::record::PolicyDecision;
 
 /// Response headers naming the rule and action, when enabled.
@@ -55,46 +57,110 @@ impl PendingCharge {
     }
 }
 
+/// A judgement waiting for Redis, owning the request's head (its body waits apart, so that it
+/// need not be `Sync`).
+pub(crate) type BoxJudging = Pin<Box<dyn Future<Output = (Request<()>, Judgement)> + Send>>;
+
+/// What a request waiting for its judgement goes on with.
+pub(crate) struct Waiting<S, B> {
+    pub(crate) body: B,
+    pub(crate) inner: S,
+    pub(crate) settings: Arc<Settings>,
+}
+
 pin_project! {
     /// The response future of [`BotPolicyService`](super::BotPolicyService).
-    pub struct ResponseFuture<F, B> {
+    pub struct ResponseFuture<S, B>
+    where
+        S: Service<Request<B>>,
+    {
         #[pin]
-        state: State<F, B>,
+        state: State<S, B>,
         headers: DecisionHeaders,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<F, B> {
+    enum State<S, B>
+    where
+        S: Service<Request<B>>,
+    {
+        // The policy waits for Redis (a `rate_limit` rule counted there); then act.
+        Judging { judging: BoxJudging, waiting: Option<Waiting<S, B>> },
         // The service has the request.
-        Inner { #[pin] future: F, charge: Option<PendingCharge> },
+        Inner { #[pin] future: S::Future, charge: Option<PendingCharge> },
         // The service answered 2xx to a paying crawler; the billing hook is running.
-        Charging { charge: ChargeFuture, response: Option<Response<B>>, charged: Option<HeaderValue> },
+        Charging { charge: ChargeFuture, response: Option<S::Response>, charged: Option<HeaderValue> },
         // Answered by the layer.
         Respond { response: Option<Response<Bytes>> },
     }
 }
 
-impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(
-        future: F,
-        headers: DecisionHeaders,
-        charge: Option<PendingCharge>,
+impl<S, B> ResponseFuture<S, B>
+where
+    S: Service<Request<B>>,
+{
+    /// Acts on `judgement`: answers, or calls `inner` (ready) with the request.
+    pub(crate) fn dispatch(
+        settings: &Settings,
+        inner: &mut S,
+        request: Request<B>,
+        judgement: Judgement,
     ) -> Self {
-        ResponseFuture {
-            state: State::Inner { future, charge },
-            headers,
-        }
+        let (state, headers) = State::dispatch(settings, inner, request, judgement);
+        ResponseFuture { state, headers }
     }
 
-    pub(crate) fn respond(response: Response<Bytes>, headers: DecisionHeaders) -> Self {
+    /// Waits for `judging`, then acts on it.
+    #[cfg(feature = "redis")]
+    pub(crate) fn judging(judging: BoxJudging, waiting: Waiting<S, B>) -> Self {
         ResponseFuture {
-            state: State::Respond {
+            state: State::Judging {
+                judging,
+                waiting: Some(waiting),
+            },
+            headers: None,
+        }
+    }
+}
+
+impl<S, B> State<S, B>
+where
+    S: Service<Request<B>>,
+{
+    fn dispatch(
+        settings: &Settings,
+        inner: &mut S,
+        mut request: Request<B>,
+        judgement: Judgement,
+    ) -> (Self, DecisionHeaders) {
+        let Judgement {
+            classification,
+            decision,
+            action,
+        } = judgement;
+        let headers = settings.decision_headers(&decision);
+        let state = match action {
+            Action::Respond(response) => State::Respond {
                 response: Some(response),
             },
-            headers,
-        }
+            Action::Pass | Action::PassCharged(_) => {
+                let charge = match action {
+                    Action::PassCharged(accepted) => settings.charge_hook().map(|hook| {
+                        PendingCharge::new(accepted, Arc::clone(hook), &request, &decision)
+                    }),
+                    _ => None,
+                };
+                request.extensions_mut().insert(classification);
+                request.extensions_mut().insert(decision);
+                State::Inner {
+                    future: inner.call(request),
+                    charge,
+                }
+            }
+        };
+        (state, headers)
     }
 }
 
@@ -110,16 +176,33 @@ fn finish<B>(
     response
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B>
+impl<S, B, ResBody> Future for ResponseFuture<S, B>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<B>, Response = Response<ResBody>>,
 {
-    type Output = Result<Response<BotPolicyBody<B>>, E>;
+    type Output = Result<Response<BotPolicyBody<ResBody>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
+                StateProj::Judging { judging, waiting } => {
+                    let (head, judgement) = ready!(judging.as_mut().poll(cx));
+                    let Some(Waiting {
+                        body,
+                        mut inner,
+                        settings,
+                    }) = waiting.take()
+                    else {
+                        return Poll::Pending;
+                    };
+                    let (parts, ()) = head.into_parts();
+                    let request = Request::from_parts(parts, body);
+                    let (state, headers) =
+                        State::dispatch(&settings, &mut inner, request, judgement);
+                    *this.headers = headers;
+                    this.state.set(state);
+                }
                 StateProj::Inner { future, charge } => {
                     let response = ready!(future.poll(cx))?;
                     let pending = charge.take();
@@ -183,9 +266,13 @@ where
     }
 }
 
-impl<F, B> fmt::Debug for ResponseFuture<F, B> {
+impl<S, B> fmt::Debug for ResponseFuture<S, B>
+where
+    S: Service<Request<B>>,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
+            State::Judging { .. } => "judging",
             State::Inner { .. } => "inner",
             State::Charging { .. } => "charging",
             State::Respond { .. } => "respond",

@@ -13,10 +13,12 @@ use super::challenge::{
 use super::charge::{self, Accepted, ChargeHook, CoversField, Payer, Standing};
 use super::record::{PolicyDecision, RequestClassification};
 use super::service::BotPolicyService;
-use crate::classify::{Signals, SignatureCheck, SignatureOutcome, TrustedProxies};
+use crate::classify::{
+    Classification, Classifier, Signals, SignatureCheck, SignatureOutcome, TrustedProxies,
+};
 use crate::facts::RequestFacts;
 use crate::live::{LiveClassifier, LivePolicy};
-use crate::policy::Verdict;
+use crate::policy::{Policy, Verdict};
 
 /// Finds the connection's peer address of a request.
 pub type PeerAddr = Arc<dyn Fn(&http::Extensions) -> Option<IpAddr> + Send + Sync>;
@@ -89,12 +91,66 @@ impl Settings {
         ])
     }
 
+    /// The policy to evaluate `request` with, when it must wait for Redis (some `rate_limit`
+    /// rule is counted there); `None` for the synchronous path.
+    #[cfg(feature = "redis")]
+    pub(crate) fn policy_waiting_for_redis(&self) -> Option<Arc<Policy>> {
+        let policy = self.policy.guard();
+        policy.has_shared_limits().then(|| Arc::clone(&policy))
+    }
+
     /// Classifies `request`, evaluates the policy, and decides what to do.
     pub(crate) fn judge<B>(&self, request: &Request<B>) -> Judgement {
         let policy = self.policy.guard();
+        let generation = self.policy.generation();
         let classifier = self.classifier.guard();
-        let headers = request.headers();
+        let observed = self.observe(request);
+        let facts = RequestFacts::from_http(request);
+        let classification = observed.classify(&classifier, &facts, request);
+        let facts = observed.complete(facts, &classification);
+        let evaluated = policy.evaluate(&facts);
+        self.conclude(
+            request,
+            &policy,
+            generation,
+            &observed,
+            &classification,
+            *evaluated.verdict(),
+            evaluated.index,
+        )
+    }
 
+    /// As [`Settings::judge`], waiting for Redis where the policy's rate limits are counted.
+    #[cfg(feature = "redis")]
+    pub(crate) async fn judge_async(
+        &self,
+        request: &Request<()>,
+        policy: Arc<Policy>,
+    ) -> Judgement {
+        let generation = self.policy.generation();
+        let classifier = self.classifier.current();
+        let observed = self.observe(request);
+        let facts = RequestFacts::from_http(request);
+        let classification = observed.classify(&classifier, &facts, request);
+        let facts = observed.complete(facts, &classification);
+        let (verdict, index) = {
+            let evaluated = policy.evaluate_async(&facts).await;
+            (*evaluated.verdict(), evaluated.index)
+        };
+        self.conclude(
+            request,
+            &policy,
+            generation,
+            &observed,
+            &classification,
+            verdict,
+            index,
+        )
+    }
+
+    /// The client address and the signature outcome of `request`.
+    fn observe<'r, B>(&self, request: &'r Request<B>) -> Observed<'r> {
+        let headers = request.headers();
         let peer = (self.peer_addr)(request.extensions());
         if peer.is_none() && !self.warned_no_peer.swap(true, Ordering::Relaxed) {
             tracing::warn!(
@@ -111,28 +167,34 @@ impl Settings {
             (Some(peer), Some(proxies)) => proxies.trusts(peer),
             _ => false,
         };
-        let signature = self.signature(request, trusted_hop);
-
-        let facts = RequestFacts::from_http(request);
-        let classification = classifier.classify(&Signals {
-            user_agent: facts.user_agent(),
+        Observed {
             client_ip,
-            signature: signature.outcome(),
-            headers: Some(headers),
-        });
-        let mut facts = facts.with_bot(classification.bot_facts());
-        if let Some(ip) = client_ip {
-            facts = facts.with_client_ip(ip);
+            signature: self.signature(request, trusted_hop),
         }
-        let evaluated = policy.evaluate(&facts);
-        let record = RequestClassification::new(&classification, client_ip);
+    }
+
+    /// What to do, once the policy has decided.
+    #[allow(clippy::too_many_arguments)]
+    fn conclude<B>(
+        &self,
+        request: &Request<B>,
+        policy: &Policy,
+        generation: u64,
+        observed: &Observed<'_>,
+        classification: &Classification<'_>,
+        verdict: Verdict,
+        index: Option<usize>,
+    ) -> Judgement {
+        let headers = request.headers();
+        let client_ip = observed.client_ip;
+        let signature = observed.signature;
+        let record = RequestClassification::new(classification, client_ip);
         let mut decision = PolicyDecision {
-            verdict: *evaluated.verdict(),
-            rule: evaluated
-                .index
+            verdict,
+            rule: index
                 .and_then(|i| policy.rules().get(i))
                 .map(|r| r.shared_id()),
-            generation: self.policy.generation(),
+            generation,
             challenge_passed: false,
         };
 
@@ -268,6 +330,45 @@ impl Settings {
             path = request.uri().path(),
             "bot policy decision"
         );
+    }
+}
+
+/// What the layer saw of a request before classifying it.
+struct Observed<'r> {
+    client_ip: Option<IpAddr>,
+    signature: Signature<'r>,
+}
+
+impl<'r> Observed<'r> {
+    /// Classifies the client.
+    fn classify<'c, B>(
+        &self,
+        classifier: &'c Classifier,
+        facts: &RequestFacts<'c>,
+        request: &'c Request<B>,
+    ) -> Classification<'c>
+    where
+        'r: 'c,
+    {
+        classifier.classify(&Signals {
+            user_agent: facts.user_agent(),
+            client_ip: self.client_ip,
+            signature: self.signature.outcome(),
+            headers: Some(request.headers()),
+        })
+    }
+
+    /// The facts the policy reads: the request's, the classification's and the client address.
+    fn complete<'c>(
+        &self,
+        facts: RequestFacts<'c>,
+        classification: &Classification<'c>,
+    ) -> RequestFacts<'c> {
+        let mut facts = facts.with_bot(classification.bot_facts());
+        if let Some(ip) = self.client_ip {
+            facts = facts.with_client_ip(ip);
+        }
+        facts
     }
 }
 

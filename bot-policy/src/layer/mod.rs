@@ -84,6 +84,16 @@
 //! An explicit block, or any rule that decides before the `charge` rule, wins over any price
 //! header: the price headers are looked at only when a `charge` rule decided.
 //!
+//! # Rate limits shared through Redis
+//!
+//! When the policy's `rate_limit` rules are counted in Redis (feature `redis`,
+//! `LoadOptions::redis_rate_limiter`), the layer evaluates it with `Policy::evaluate_async`: the
+//! request's head goes into one boxed future that classifies, evaluates and waits for Redis,
+//! while its body and the ready inner service wait beside it (so the body need not be `Sync`);
+//! then the layer acts on the decision as above. Policies without such rules take the
+//! synchronous path, which allocates no future. What happens when Redis cannot answer is the
+//! limiter's configured choice (`RateLimitUnavailable`).
+//!
 //! # Hot reload
 //!
 //! The layer reads its policy and classifier from a [`LivePolicy`](crate::LivePolicy) and a

@@ -5,7 +5,9 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::layer::{Action, Judgement, Settings};
+#[cfg(feature = "redis")]
+use super::future::{BoxJudging, Waiting};
+use super::layer::Settings;
 
 /// The service a [`BotPolicyLayer`](super::BotPolicyLayer) wraps around `S`.
 #[derive(Clone)]
@@ -50,40 +52,38 @@ where
 {
     type Response = Response<super::BotPolicyBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S, B>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let Judgement {
-            classification,
-            decision,
-            action,
-        } = self.settings.judge(&request);
-        let headers = self.settings.decision_headers(&decision);
-        match action {
-            Action::Respond(response) => ResponseFuture::respond(response, headers),
-            Action::Pass | Action::PassCharged(_) => {
-                let charge = match action {
-                    Action::PassCharged(accepted) => self.settings.charge_hook().map(|hook| {
-                        super::future::PendingCharge::new(
-                            accepted,
-                            Arc::clone(hook),
-                            &request,
-                            &decision,
-                        )
-                    }),
-                    _ => None,
-                };
-                request.extensions_mut().insert(classification);
-                request.extensions_mut().insert(decision);
-                // The ready service takes the request; a clone waits for the next `poll_ready`.
-                let clone = self.inner.clone();
-                let mut ready = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::inner(ready.call(request), headers, charge)
-            }
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        #[cfg(feature = "redis")]
+        if let Some(policy) = self.settings.policy_waiting_for_redis() {
+            // The head goes into the judging future; the body and the ready service wait.
+            let (parts, body) = request.into_parts();
+            let head = Request::from_parts(parts, ());
+            let settings = Arc::clone(&self.settings);
+            let judging: BoxJudging = Box::pin(async move {
+                let judgement = settings.judge_async(&head, policy).await;
+                (head, judgement)
+            });
+            let clone = self.inner.clone();
+            let inner = std::mem::replace(&mut self.inner, clone);
+            return ResponseFuture::judging(
+                judging,
+                Waiting {
+                    body,
+                    inner,
+                    settings: Arc::clone(&self.settings),
+                },
+            );
         }
+        let judgement = self.settings.judge(&request);
+        // The ready service takes the request; a clone waits for the next `poll_ready`.
+        let clone = self.inner.clone();
+        let mut ready = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::dispatch(&self.settings, &mut ready, request, judgement)
     }
 }

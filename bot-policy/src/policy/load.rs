@@ -32,14 +32,18 @@ pub struct LoadOptions {
     clock: Arc<dyn Clock>,
     limits: Limits,
     lists: Lists,
+    #[cfg(feature = "redis")]
+    redis: Option<super::redis_limit::RedisRateLimiter>,
 }
 
 impl std::fmt::Debug for LoadOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadOptions")
-            .field("base_dir", &self.base_dir)
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
+        let mut out = f.debug_struct("LoadOptions");
+        out.field("base_dir", &self.base_dir)
+            .field("limits", &self.limits);
+        #[cfg(feature = "redis")]
+        out.field("redis_rate_limiter", &self.redis);
+        out.finish_non_exhaustive()
     }
 }
 
@@ -50,6 +54,8 @@ impl Default for LoadOptions {
             clock: Arc::new(SystemClock::new()),
             limits: Limits::default(),
             lists: Lists::new(),
+            #[cfg(feature = "redis")]
+            redis: None,
         }
     }
 }
@@ -76,6 +82,15 @@ impl LoadOptions {
     /// Limits on expressions.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Counts every `rate_limit` rule in Redis with `limiter`, so that every instance of the
+    /// service enforces one limit (see [`RedisRateLimiter`](super::RedisRateLimiter); the clock
+    /// of [`LoadOptions::clock`] is then not used by rate limits, the limiter's is).
+    #[cfg(feature = "redis")]
+    pub fn redis_rate_limiter(mut self, limiter: super::redis_limit::RedisRateLimiter) -> Self {
+        self.redis = Some(limiter);
         self
     }
 
@@ -489,7 +504,15 @@ impl Policy {
         }
 
         if errors.is_empty() {
-            Ok(Policy { rules, default })
+            let shared_limits = rules.iter().any(|rule| match &rule.action {
+                Action::RateLimit(params) => params.limit.is_shared(),
+                _ => false,
+            });
+            Ok(Policy {
+                rules,
+                default,
+                shared_limits,
+            })
         } else {
             errors.sort_by_key(|d| (d.line, d.column));
             Err(PolicyError::new(errors))
@@ -884,7 +907,14 @@ fn rate_limit_action(
             }
         }
     }
-    match RateLimit::new(requests, period, key, options.clock.clone()) {
+    #[cfg(feature = "redis")]
+    let limit = match &options.redis {
+        Some(limiter) => RateLimit::shared(requests, period, key, limiter, spec.id.get_ref()),
+        None => RateLimit::new(requests, period, key, options.clock.clone()),
+    };
+    #[cfg(not(feature = "redis"))]
+    let limit = RateLimit::new(requests, period, key, options.clock.clone());
+    match limit {
         Some(limit) => Some(Action::RateLimit(RateLimitParams { limit })),
         None => {
             errors.push(error(

@@ -6,12 +6,17 @@
 //! `log` rules and rules in `mode = "log"` never terminate: they are recorded (a `tracing` event
 //! on target `bot_policy::log`, the rule's hit counter, the trace) and evaluation goes on. When no
 //! rule terminates, the policy's default applies (`allow` unless set otherwise).
+//!
+//! `rate_limit` rules count in memory, or in Redis for a service on several machines (feature
+//! `redis`: `RedisRateLimiter`, evaluated with `Policy::evaluate_async`).
 
 mod diagnostic;
 mod load;
 mod presets;
 mod price;
 mod ratelimit;
+#[cfg(feature = "redis")]
+mod redis_limit;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,10 +26,12 @@ pub use diagnostic::{Diagnostic, PolicyError, Severity};
 pub use load::LoadOptions;
 pub use presets::PRESETS;
 pub use price::{Price, PriceError};
+#[cfg(feature = "redis")]
+pub use redis_limit::{RateLimitUnavailable, RedisLimiterError, RedisRateLimiter};
 
 use crate::expr::Expression;
 use crate::facts::RequestFacts;
-use ratelimit::RateLimit;
+use ratelimit::{LocalCheck, RateLimit};
 
 /// What a policy decided for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,6 +342,76 @@ impl<'p> Decision<'p> {
 pub struct Policy {
     rules: Vec<Rule>,
     default: Verdict,
+    /// Whether some `rate_limit` rule counts in Redis.
+    shared_limits: bool,
+}
+
+/// Where an evaluation is: the next rule, the rules `skip` rules named, and the trace.
+struct Evaluation<'p> {
+    next: usize,
+    inline: [u64; 8],
+    spilled: Vec<u64>,
+    traced: bool,
+    trace: Vec<TraceEntry<'p>>,
+}
+
+impl<'p> Evaluation<'p> {
+    fn new(rules: usize, traced: bool) -> Self {
+        let mut evaluation = Evaluation {
+            next: 0,
+            inline: [0; 8],
+            spilled: Vec::new(),
+            traced,
+            trace: if traced {
+                Vec::with_capacity(rules)
+            } else {
+                Vec::new()
+            },
+        };
+        if rules > evaluation.inline.len() * 64 {
+            evaluation.spilled.resize(rules.div_ceil(64), 0);
+        }
+        evaluation
+    }
+
+    fn skipped(&mut self) -> &mut [u64] {
+        if self.spilled.is_empty() {
+            &mut self.inline
+        } else {
+            &mut self.spilled
+        }
+    }
+
+    fn record(&mut self, rule: &'p Rule, outcome: RuleOutcome) {
+        if self.traced {
+            self.trace.push(TraceEntry {
+                rule: &rule.id,
+                action: rule.action.name(),
+                outcome,
+            });
+        }
+    }
+
+    fn decide(&mut self, rule: Option<(&'p Rule, usize)>, verdict: Verdict) -> Decision<'p> {
+        if let Some((rule, _)) = rule {
+            self.record(rule, RuleOutcome::Matched);
+        }
+        Decision {
+            verdict,
+            rule: rule.map(|(rule, _)| &*rule.id),
+            index: rule.map(|(_, index)| index),
+            trace: std::mem::take(&mut self.trace),
+        }
+    }
+}
+
+/// What an evaluation step came to.
+enum Step<'p> {
+    /// The decision.
+    Decided(Decision<'p>),
+    /// The rule at this index is a `rate_limit` counted in Redis, and it matched.
+    #[cfg(feature = "redis")]
+    SharedLimit(usize, &'p RateLimit),
 }
 
 /// How an evaluation treats rate limits.
@@ -349,25 +426,49 @@ enum Run {
 
 impl Policy {
     /// Evaluates the policy for a request.
+    ///
+    /// A `rate_limit` rule counted in Redis (feature `redis`, `LoadOptions::redis_rate_limiter`)
+    /// cannot be waited for here: it answers as if Redis were down (as the limiter is configured
+    /// to, and logged). Use `Policy::evaluate_async` for such a policy (the `BotPolicyLayer`
+    /// does).
     pub fn evaluate(&self, facts: &RequestFacts<'_>) -> Decision<'_> {
-        self.run(facts, None, Run::Live)
+        self.run(facts, false, Run::Live)
     }
 
     /// As [`Policy::evaluate`], and records the trace of every rule evaluated.
     pub fn evaluate_traced(&self, facts: &RequestFacts<'_>) -> Decision<'_> {
-        let mut trace = Vec::with_capacity(self.rules.len());
-        let mut decision = self.run(facts, Some(&mut trace), Run::Live);
-        decision.trace = trace;
-        decision
+        self.run(facts, true, Run::Live)
     }
 
     /// As [`Policy::evaluate_traced`], without touching any state: rate limits are neither
     /// counted nor enforced, hit counters do not move, nothing is logged.
     pub fn evaluate_dry(&self, facts: &RequestFacts<'_>) -> Decision<'_> {
-        let mut trace = Vec::with_capacity(self.rules.len());
-        let mut decision = self.run(facts, Some(&mut trace), Run::Dry);
-        decision.trace = trace;
-        decision
+        self.run(facts, true, Run::Dry)
+    }
+
+    /// As [`Policy::evaluate`], waiting for Redis where a `rate_limit` rule is counted there
+    /// (the same rules in the same order: a rule after a rate limit is evaluated only once the
+    /// limit has answered).
+    #[cfg(feature = "redis")]
+    pub async fn evaluate_async(&self, facts: &RequestFacts<'_>) -> Decision<'_> {
+        let mut evaluation = Evaluation::new(self.rules.len(), false);
+        loop {
+            match self.step(facts, &mut evaluation, Run::Live) {
+                Step::Decided(decision) => return decision,
+                Step::SharedLimit(index, limit) => {
+                    let answer = limit.check_shared(facts).await;
+                    if let Some(decision) = self.limit_answered(&mut evaluation, index, answer) {
+                        return decision;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether some `rate_limit` rule is counted in Redis (feature `redis`; then
+    /// `Policy::evaluate_async` is the evaluation to use).
+    pub fn has_shared_limits(&self) -> bool {
+        self.shared_limits
     }
 
     /// The rules, in order.
@@ -380,40 +481,66 @@ impl Policy {
         &self.default
     }
 
-    fn run<'p>(
+    fn run<'p>(&'p self, facts: &RequestFacts<'_>, traced: bool, run: Run) -> Decision<'p> {
+        let mut evaluation = Evaluation::new(self.rules.len(), traced);
+        // Without the `redis` feature the first step always decides.
+        #[cfg_attr(not(feature = "redis"), allow(clippy::never_loop))]
+        loop {
+            match self.step(facts, &mut evaluation, run) {
+                Step::Decided(decision) => return decision,
+                #[cfg(feature = "redis")]
+                Step::SharedLimit(index, limit) => {
+                    let answer = limit.shared_unavailable();
+                    if let Some(decision) = self.limit_answered(&mut evaluation, index, answer) {
+                        return decision;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Goes on after the shared `rate_limit` rule at `index` answered: `None` to keep
+    /// evaluating, or the decision when the rule was over its limit.
+    #[cfg(feature = "redis")]
+    fn limit_answered<'p>(
+        &'p self,
+        evaluation: &mut Evaluation<'p>,
+        index: usize,
+        answer: Result<(), Duration>,
+    ) -> Option<Decision<'p>> {
+        let rule = self.rules.get(index)?;
+        match answer {
+            Ok(()) => {
+                evaluation.record(rule, RuleOutcome::WithinLimit);
+                None
+            }
+            Err(retry_after) => {
+                Some(evaluation.decide(Some((rule, index)), Verdict::RateLimited { retry_after }))
+            }
+        }
+    }
+
+    /// Evaluates rules from where `evaluation` is, until a decision or a rate limit that must
+    /// wait for Redis.
+    fn step<'p>(
         &'p self,
         facts: &RequestFacts<'_>,
-        mut trace: Option<&mut Vec<TraceEntry<'p>>>,
+        evaluation: &mut Evaluation<'p>,
         run: Run,
-    ) -> Decision<'p> {
-        let mut inline = [0u64; 8];
-        let mut spilled = Vec::new();
-        let skipped: &mut [u64] = if self.rules.len() <= inline.len() * 64 {
-            &mut inline
-        } else {
-            spilled.resize(self.rules.len().div_ceil(64), 0);
-            &mut spilled
-        };
-        let mut record = |rule: &'p Rule, outcome: RuleOutcome| {
-            if let Some(trace) = trace.as_deref_mut() {
-                trace.push(TraceEntry {
-                    rule: &rule.id,
-                    action: rule.action.name(),
-                    outcome,
-                });
-            }
-        };
-        for (index, rule) in self.rules.iter().enumerate() {
+    ) -> Step<'p> {
+        while let Some(rule) = self.rules.get(evaluation.next) {
+            let index = evaluation.next;
+            evaluation.next += 1;
             if !rule.enabled {
-                record(rule, RuleOutcome::Disabled);
+                evaluation.record(rule, RuleOutcome::Disabled);
                 continue;
             }
-            if skipped[index / 64] & (1 << (index % 64)) != 0 {
-                record(rule, RuleOutcome::Skipped);
+            if evaluation.skipped()[index / 64] & (1 << (index % 64)) != 0 {
+                evaluation.record(rule, RuleOutcome::Skipped);
                 continue;
             }
             if !rule.expression.matches(facts) {
-                record(rule, RuleOutcome::NoMatch);
+                evaluation.record(rule, RuleOutcome::NoMatch);
                 continue;
             }
             if run == Run::Live {
@@ -433,7 +560,7 @@ impl Policy {
                         "rule matched"
                     );
                 }
-                record(rule, RuleOutcome::Logged);
+                evaluation.record(rule, RuleOutcome::Logged);
                 continue;
             }
             let verdict = match &rule.action {
@@ -443,42 +570,34 @@ impl Policy {
                 Action::Charge(price) => Verdict::Charge(*price),
                 Action::Skip(SkipTarget::Rest) => Verdict::Skip,
                 Action::Skip(SkipTarget::Rules(targets)) => {
+                    let skipped = evaluation.skipped();
                     for &target in targets {
                         if let Some(word) = skipped.get_mut(target / 64) {
                             *word |= 1 << (target % 64);
                         }
                     }
-                    record(rule, RuleOutcome::Matched);
+                    evaluation.record(rule, RuleOutcome::Matched);
                     continue;
                 }
                 Action::RateLimit(params) => {
                     if run == Run::Dry {
-                        record(rule, RuleOutcome::WithinLimit);
+                        evaluation.record(rule, RuleOutcome::WithinLimit);
                         continue;
                     }
-                    match params.limit.check(facts) {
-                        Ok(()) => {
-                            record(rule, RuleOutcome::WithinLimit);
+                    match params.limit.check_local(facts) {
+                        LocalCheck::Within => {
+                            evaluation.record(rule, RuleOutcome::WithinLimit);
                             continue;
                         }
-                        Err(retry_after) => Verdict::RateLimited { retry_after },
+                        LocalCheck::Over(retry_after) => Verdict::RateLimited { retry_after },
+                        #[cfg(feature = "redis")]
+                        LocalCheck::Shared => return Step::SharedLimit(index, &params.limit),
                     }
                 }
                 Action::Log => Verdict::Allow,
             };
-            record(rule, RuleOutcome::Matched);
-            return Decision {
-                verdict,
-                rule: Some(&rule.id),
-                index: Some(index),
-                trace: Vec::new(),
-            };
+            return Step::Decided(evaluation.decide(Some((rule, index)), verdict));
         }
-        Decision {
-            verdict: self.default,
-            rule: None,
-            index: None,
-            trace: Vec::new(),
-        }
+        Step::Decided(evaluation.decide(None, self.default))
     }
 }

@@ -1,4 +1,5 @@
-//! `rate_limit` rules: GCRA per key (the `governor` crate), with a bounded key table.
+//! `rate_limit` rules: GCRA per key, in memory (the `governor` crate, with a bounded key table)
+//! or in Redis (feature `redis`, one Lua script per check, shared by every instance).
 
 use std::hash::{BuildHasher, Hasher};
 use std::num::NonZeroU32;
@@ -28,10 +29,32 @@ pub(crate) struct RateLimit {
     pub requests: NonZeroU32,
     pub period: Duration,
     pub key: Vec<Field>,
-    limiter: Limiter,
-    clock: Arc<dyn Clock>,
-    hasher: foldhash::fast::RandomState,
-    max_keys: usize,
+    backend: Backend,
+}
+
+/// Where a rule's counts live.
+enum Backend {
+    /// In this process.
+    Memory {
+        limiter: Limiter,
+        clock: Arc<dyn Clock>,
+        hasher: foldhash::fast::RandomState,
+        max_keys: usize,
+    },
+    /// In Redis, shared by every process with the same limiter settings.
+    #[cfg(feature = "redis")]
+    Redis(super::redis_limit::SharedLimit),
+}
+
+/// What a rule's check says without waiting.
+pub(crate) enum LocalCheck {
+    /// Within the limit (counted).
+    Within,
+    /// Over the limit: retry after this long.
+    Over(Duration),
+    /// The count is in Redis: ask with [`RateLimit::check_shared`].
+    #[cfg(feature = "redis")]
+    Shared,
 }
 
 impl std::fmt::Debug for RateLimit {
@@ -63,44 +86,138 @@ impl RateLimit {
             requests,
             period,
             key,
-            limiter,
-            clock,
-            hasher: foldhash::fast::RandomState::default(),
-            max_keys: DEFAULT_MAX_KEYS,
+            backend: Backend::Memory {
+                limiter,
+                clock,
+                hasher: foldhash::fast::RandomState::default(),
+                max_keys: DEFAULT_MAX_KEYS,
+            },
         })
     }
 
-    fn key_of(&self, facts: &RequestFacts<'_>) -> u64 {
-        let mut hasher = self.hasher.build_hasher();
-        for field in &self.key {
-            hash_field(*field, facts, &mut hasher);
-            hasher.write_u8(0xff);
-        }
-        hasher.finish()
+    /// `requests` per `period` as [`RateLimit::new`], counted in Redis under the rule `rule_id`.
+    #[cfg(feature = "redis")]
+    pub(crate) fn shared(
+        requests: NonZeroU32,
+        period: Duration,
+        key: Vec<Field>,
+        limiter: &super::redis_limit::RedisRateLimiter,
+        rule_id: &str,
+    ) -> Option<Self> {
+        let interval = period.checked_div(requests.get())?;
+        // The same quota checks as the in-memory limiter, so both accept the same rules.
+        Quota::with_period(interval)?;
+        let shared = limiter.limit_for(rule_id, requests, period)?;
+        Some(RateLimit {
+            requests,
+            period,
+            key,
+            backend: Backend::Redis(shared),
+        })
     }
 
-    /// Counts the request; `Err(retry_after)` when its key is over the limit.
-    pub(crate) fn check(&self, facts: &RequestFacts<'_>) -> Result<(), Duration> {
-        if self.limiter.len() >= self.max_keys {
-            self.limiter.retain_recent();
-            self.limiter.shrink_to_fit();
-            if self.limiter.len() >= self.max_keys {
-                return Err(self
-                    .period
-                    .checked_div(self.requests.get())
-                    .unwrap_or(self.period));
-            }
+    /// The retry delay when a check fails closed: one emission interval.
+    pub(crate) fn interval(&self) -> Duration {
+        self.period
+            .checked_div(self.requests.get())
+            .unwrap_or(self.period)
+    }
+
+    /// Whether the counts live in Redis.
+    pub(crate) fn is_shared(&self) -> bool {
+        match self.backend {
+            Backend::Memory { .. } => false,
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => true,
         }
-        let key = self.key_of(facts);
-        self.limiter
-            .check_key(&key)
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Counts the request in memory, or says that Redis must be asked.
+    pub(crate) fn check_local(&self, facts: &RequestFacts<'_>) -> LocalCheck {
+        match &self.backend {
+            Backend::Memory {
+                limiter,
+                clock,
+                hasher,
+                max_keys,
+            } => {
+                if limiter.len() >= *max_keys {
+                    limiter.retain_recent();
+                    limiter.shrink_to_fit();
+                    if limiter.len() >= *max_keys {
+                        return LocalCheck::Over(self.interval());
+                    }
+                }
+                let mut hasher = hasher.build_hasher();
+                for field in &self.key {
+                    hash_field(*field, facts, &mut hasher);
+                    hasher.write_u8(0xff);
+                }
+                match limiter.check_key(&hasher.finish()) {
+                    Ok(()) => LocalCheck::Within,
+                    Err(not_until) => LocalCheck::Over(not_until.wait_time_from(clock.now())),
+                }
+            }
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => LocalCheck::Shared,
+        }
+    }
+
+    /// Counts the request in Redis; `Err(retry_after)` when its key is over the limit, or when
+    /// Redis cannot answer and the limiter fails closed. In memory, as [`RateLimit::check_local`].
+    #[cfg(feature = "redis")]
+    pub(crate) async fn check_shared(&self, facts: &RequestFacts<'_>) -> Result<(), Duration> {
+        match &self.backend {
+            Backend::Redis(shared) => shared.check(self, facts).await,
+            Backend::Memory { .. } => match self.check_local(facts) {
+                LocalCheck::Over(retry) => Err(retry),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// The answer of a rule counted in Redis when Redis cannot be asked (a synchronous
+    /// evaluation): as configured for an outage, logged.
+    #[cfg(feature = "redis")]
+    pub(crate) fn shared_unavailable(&self) -> Result<(), Duration> {
+        match &self.backend {
+            Backend::Redis(shared) => shared.unavailable(
+                self,
+                &"a synchronous evaluation cannot wait for redis (use Policy::evaluate_async)",
+            ),
+            Backend::Memory { .. } => Ok(()),
+        }
+    }
+
+    /// Counts the request; `Err(retry_after)` when its key is over the limit. A rule counted in
+    /// Redis cannot be waited for here: it answers as Redis being unavailable.
+    #[cfg(test)]
+    pub(crate) fn check(&self, facts: &RequestFacts<'_>) -> Result<(), Duration> {
+        match self.check_local(facts) {
+            LocalCheck::Within => Ok(()),
+            LocalCheck::Over(retry) => Err(retry),
+            #[cfg(feature = "redis")]
+            LocalCheck::Shared => self.shared_unavailable(),
+        }
     }
 
     #[cfg(test)]
     pub(crate) fn with_max_keys(mut self, max_keys: usize) -> Self {
-        self.max_keys = max_keys;
+        match &mut self.backend {
+            Backend::Memory { max_keys: max, .. } => *max = max_keys,
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => {}
+        }
         self
+    }
+
+    #[cfg(test)]
+    fn memory_len(&self) -> usize {
+        match &self.backend {
+            Backend::Memory { limiter, .. } => limiter.len(),
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => 0,
+        }
     }
 }
 
@@ -190,7 +307,7 @@ mod tests {
                 refused += 1;
             }
         }
-        assert!(limit.limiter.len() <= 100);
+        assert!(limit.memory_len() <= 100);
         assert_eq!(refused, 900);
         // Once the keys go idle, new ones are admitted again.
         clock.advance(Duration::from_secs(120));
