@@ -5,7 +5,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use benches::groups::{Case, bot_policy, bot_policy_layer, ip_ranges, web_bot_auth};
+use benches::groups::{
+    Case, bot_policy, bot_policy_layer, ip_ranges, mcp_auth, redis_limits, web_bot_auth,
+};
 
 fn run_group(c: &mut Criterion, group: &str, cases: &[Case]) {
     let mut g = c.benchmark_group(group);
@@ -36,11 +38,23 @@ fn bench_ip_ranges(c: &mut Criterion) {
     run_group(c, ip_ranges::GROUP, &cases);
 }
 
+fn bench_mcp_auth(c: &mut Criterion) {
+    let cases = mcp_auth::cases().expect("mcp_auth fixtures");
+    run_group(c, mcp_auth::GROUP, &cases);
+}
+
+fn bench_redis_limits(c: &mut Criterion) {
+    let cases = redis_limits::cases().expect("redis_limits fixtures");
+    run_group(c, redis_limits::GROUP, &cases);
+}
+
 criterion_group!(
     perf,
     bench_web_bot_auth,
     bench_bot_policy,
     bench_bot_policy_layer,
-    bench_ip_ranges
+    bench_ip_ranges,
+    bench_mcp_auth,
+    bench_redis_limits,
 );
 criterion_main!(perf);
