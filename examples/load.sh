@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Load comparison of the store: the same rmcp server with all three layers (web-bot-auth,
+# bot-policy, mcp-auth) and without any, for anonymous and API-token tool calls, under wrk on
+# loopback. Not a CI test: the numbers depend on the machine.
+#
+# Usage: examples/load.sh                (from the workspace root)
+#
+# Environment:
+#   DURATION     seconds per run (default 10)
+#   CONNECTIONS  wrk connections (default 32)
+#   THREADS      wrk threads (default 2)
+#   ROUNDS       alternating rounds per case; the best run of each side is kept (default 2)
+#   PROFILE      cargo profile of the store (default release)
+#
+# Rate limits stay on but are scaled up (--rate-limit-scale) so that they are checked on every
+# call and never reached. Needs wrk (Debian: apt-get install wrk).
+set -euo pipefail
+
+duration="${DURATION:-10}"
+connections="${CONNECTIONS:-32}"
+threads="${THREADS:-2}"
+rounds="${ROUNDS:-2}"
+profile="${PROFILE:-release}"
+
+command -v wrk >/dev/null || { echo "load.sh: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+cd "$(dirname "$0")/.."
+cargo build --profile "$profile" -p examples --bin store >&2
+target_dir="$(cargo metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]+)".*/\1/')"
+profile_dir="$profile"
+[ "$profile" = dev ] && profile_dir=debug
+store="$target_dir/$profile_dir/store"
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Starts the store (extra arguments passed on); sets $url and $token.
+start_store() {
+    local name="$1"; shift
+    local out="$work/$name.out"
+    RUST_LOG=warn "$store" --addr 127.0.0.1:0 --data-dir "$work/data" --rate-limit-scale 1000000 "$@" \
+        >"$out" 2>"$work/$name.err" &
+    pids+=("$!")
+    for _ in $(seq 1 100); do
+        grep -q '^demo-credentials ' "$out" 2>/dev/null && break
+        sleep 0.1
+    done
+    local line
+    line="$(grep '^demo-credentials ' "$out")"
+    url="$(sed -E 's/.*"mcp_url":"([^"]+)".*/\1/' <<<"$line")"
+    token="$(sed -E 's/.*"api_token":"([^"]+)".*/\1/' <<<"$line")"
+}
+
+# Writes a wrk script calling `tool` with `args` (with bearer token $4 unless empty), after
+# checking the call succeeds at URL $5.
+script() {
+    local file="$1" tool="$2" args="$3" bearer="$4"
+    {
+        echo 'wrk.method = "POST"'
+        echo "wrk.body = '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$tool\",\"arguments\":$args}}'"
+        echo 'wrk.headers["content-type"] = "application/json"'
+        echo 'wrk.headers["accept"] = "application/json, text/event-stream"'
+        echo 'wrk.headers["user-agent"] = "load/1.0"'
+        [ -n "$bearer" ] && echo "wrk.headers[\"authorization\"] = \"Bearer $bearer\""
+    } >"$file"
+    # The call must succeed before it is measured (a refusal or a JSON-RPC error is fast too).
+    local auth=()
+    [ -n "$bearer" ] && auth=(-H "authorization: Bearer $bearer")
+    local answer
+    answer="$(curl -s -w ' %{http_code}' "$5" -H 'content-type: application/json' \
+        -H 'accept: application/json, text/event-stream' "${auth[@]}" \
+        -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$tool\",\"arguments\":$args}}")"
+    if [[ "$answer" != *'"result"'*' 200' || "$answer" == *'"isError":true'* ]]; then
+        echo "load.sh: $tool at $5 does not succeed: $answer" >&2
+        exit 1
+    fi
+}
+
+# Runs wrk against $1 with script $2; prints requests per second.
+rate() {
+    local out
+    out="$(wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$2" "$1" 2>&1)"
+    if grep -q 'Non-2xx' <<<"$out"; then
+        echo "load.sh: non-2xx answers:" >&2
+        echo "$out" >&2
+        exit 1
+    fi
+    awk '/^Requests\/sec:/ {print $2}' <<<"$out"
+}
+
+start_store layered
+layered_url="$url"; layered_token="$token"
+start_store bare --no-layers
+bare_url="$url"
+
+best() { printf '%s\n' "$@" | sort -g | tail -1; }
+
+printf '%-28s %14s %14s %8s\n' "tool call" "bare req/s" "layers req/s" "ratio"
+for case in anonymous api-token; do
+    if [ "$case" = anonymous ]; then
+        script "$work/bare.lua" catalogue.list '{}' "" "$bare_url"
+        script "$work/layered.lua" catalogue.list '{}' "" "$layered_url"
+        label="catalogue.list (anonymous)"
+    else
+        script "$work/bare.lua" inventory.check '{"slug":"scale"}' "" "$bare_url"
+        script "$work/layered.lua" inventory.check '{"slug":"scale"}' "$layered_token" "$layered_url"
+        label="inventory.check (API token)"
+    fi
+    bare=(); layered=()
+    for _ in $(seq 1 "$rounds"); do
+        bare+=("$(rate "$bare_url" "$work/bare.lua")")
+        layered+=("$(rate "$layered_url" "$work/layered.lua")")
+    done
+    b="$(best "${bare[@]}")"; l="$(best "${layered[@]}")"
+    printf '%-28s %14.0f %14.0f %7.1f%%\n' "$label" "$b" "$l" "$(awk -v l="$l" -v b="$b" 'BEGIN {print 100 * l / b}')"
+done
