@@ -362,3 +362,43 @@ async fn malformed_authorization_is_a_400_invalid_request() {
         .unwrap_err();
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn anonymous_calls_are_open_to_authenticated_callers_too() {
+    // A client that sends its token from the start (as rmcp's client does) must get through
+    // `initialize` and the anonymous tools, as itself.
+    let tokens = ApiTokens::new(Arc::new(MemoryTokenStore::new()));
+    let (token, _) = tokens
+        .issue(
+            "p",
+            Scopes::parse("inventory:read").unwrap(),
+            TokenTtl::Default,
+        )
+        .await
+        .unwrap();
+    let gate = AuthGate::builder(map(false))
+        .api_tokens(tokens)
+        .oauth(verifier())
+        .build();
+    for body in [
+        body("initialize", None),
+        body("tools/call", Some("catalogue.list")),
+    ] {
+        let as_token = check(
+            &gate,
+            Method::POST,
+            &bearer(token.expose_secret()),
+            Some(&body),
+        )
+        .await;
+        assert!(
+            matches!(as_token, Ok(Principal::ApiToken { .. })),
+            "{as_token:?}"
+        );
+        let as_user = check(&gate, Method::POST, &bearer(&jwt("")), Some(&body)).await;
+        assert!(
+            matches!(as_user, Ok(Principal::OAuth { .. })),
+            "{as_user:?}"
+        );
+    }
+}

@@ -333,7 +333,11 @@ impl AuthGate {
         let mut needed = Scopes::empty();
         let mut failure: Option<(FailureReason, String)> = None;
         for requirement in requirements {
-            match requirement.scopes_for(mode) {
+            // A call open to anonymous callers is open to authenticated ones too.
+            let scopes = requirement
+                .scopes_for(mode)
+                .or_else(|| requirement.scopes_for(AuthMode::Anonymous));
+            match scopes {
                 Some(scopes) => {
                     let missing = hierarchy.missing(&granted, scopes);
                     if !missing.is_empty() {

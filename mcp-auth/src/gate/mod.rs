@@ -19,7 +19,8 @@
 //!    Cloudflare Access's `Cf-Access-Jwt-Assertion`; none makes the caller anonymous. Bad
 //!    credentials are refused even where anonymous calls are allowed (`401`,
 //!    `error="invalid_token"`); a token store or key set that cannot be reached gives `503`.
-//! 4. Each call's accepted modes and scopes (all-of, with the map's implications): no
+//! 4. Each call's accepted modes and scopes (all-of, with the map's implications); a call open
+//!    to anonymous callers is open to authenticated ones as well (spending their budget): no
 //!    credentials where some are needed is `401` without an error code; credentials of the wrong
 //!    kind or without a needed scope are `403` `error="insufficient_scope"` with every scope the
 //!    call needs. Both carry `resource_metadata` when it is configured.
