@@ -1,5 +1,5 @@
 //! Group `redis_limits`: one rate-limit check through
-//! [`RedisRateLimitStore`](mcp_auth::ratelimit::RedisRateLimitStore) on a loopback Redis,
+//! [`mcp_auth::ratelimit::RedisRateLimitStore`] on a loopback Redis,
 //! against the same check in memory.
 //!
 //! The group starts its own `redis-server` on a free loopback port (`--save ''`,

@@ -3,7 +3,7 @@
 //! The tools do no authentication of their own: `mcp-auth`'s layer in front of the endpoint
 //! checked the caller against the tool map and put the [`Principal`] in the request extensions;
 //! `rmcp` hands the request's `http::request::Parts` to a tool through
-//! [`Extension`](rmcp::handler::server::tool::Extension), and the order tools read the user
+//! [`Extension`], and the order tools read the user
 //! from there.
 
 use std::sync::Arc;
