@@ -4,12 +4,14 @@
 // Test helpers panic on anything unexpected.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::num::NonZeroU32;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::store_command;
 use examples::store::{DEMO_CRAWLER_AGENT, RunningStore, StoreConfig, start};
 use mcp_auth::AuthMode;
 use mcp_auth::clock::{Clock, ManualClock, SystemClock};
@@ -601,25 +603,6 @@ async fn bot_policy_cases() {
     assert_eq!(directory["keys"].as_array().unwrap().len(), 1);
 
     store.stop().await.unwrap();
-}
-
-/// Runs the `store` binary with `args` on `dir`; returns stdout and stderr.
-fn store_command(dir: &Path, args: &[&str]) -> (String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_store"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
 }
 
 #[tokio::test]

@@ -1,132 +1,341 @@
-//! Two store instances sharing one Redis (`StateBackend::Redis`, feature `redis`): an API token
-//! issued through one works on the other, revocation reaches both at once, and they spend one
-//! rate-limit budget. Starts its own `redis-server` on a free loopback port.
+//! Several store processes sharing one Redis (`store --redis URL`, feature `redis`): the
+//! `store` binary started twice on one data directory, both answering from the same Redis.
+//! They spend one rate-limit budget, refuse a nonce the other has seen, honour a revocation
+//! at once; with Redis gone each store answers as configured, and service resumes when Redis
+//! is back. Starts its own `redis-server` on a free loopback port.
 #![cfg(feature = "redis")]
 // Test helpers panic on anything unexpected.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::net::TcpListener;
-use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use examples::store::{Admin, StateBackend, StoreConfig, start};
-use mcp_auth::AuthMode;
-use mcp_auth::ratelimit::{Quota, RateLimitClass, RateLimits};
-use mcp_auth::scope::Scopes;
-use mcp_auth::token::TokenTtl;
-use serde_json::json;
+use examples::store::DEMO_CRAWLER_AGENT;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use web_bot_auth::keys::SigningKey;
+use web_bot_auth::profile_signer::WebBotAuthSigner;
 
-/// A `redis-server` on a free loopback port, killed on drop.
+/// A `redis-server` on a loopback port with an append-only file (so that a restart keeps the
+/// data, as a production Redis does), killed on drop.
 struct RedisServer {
-    child: Child,
-    url: String,
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
 }
 
 impl RedisServer {
-    async fn start() -> RedisServer {
+    async fn start(dir: &Path) -> RedisServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        let mut redis = RedisServer {
+            child: None,
+            port,
+            dir: dir.to_owned(),
+        };
+        redis.restart().await;
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Starts the server (again) on its port and data directory; waits until it answers.
+    async fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server (Debian: apt-get install redis-server)");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
+        self.child = Some(child);
+        for _ in 0..200 {
+            if self.answers_ping() {
+                return;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        RedisServer {
-            child,
-            url: format!("redis://127.0.0.1:{port}/0"),
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    /// Whether the server answers `PING` (not only accepts connections: while it loads its
+    /// data it answers `-LOADING`).
+    fn answers_ping(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+        let mut reply = [0u8; 7];
+        stream.write_all(b"PING\r\n").is_ok()
+            && stream.read_exact(&mut reply).is_ok()
+            && &reply == b"+PONG\r\n"
+    }
+
+    /// Kills the server outright (no shutdown handshake: the stores see connections drop).
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
-fn config(dir: &std::path::Path, redis: &RedisServer) -> StoreConfig {
-    let mut config = StoreConfig::new("127.0.0.1:0".parse().unwrap(), dir);
-    config.state = StateBackend::Redis {
-        url: redis.url.clone(),
-    };
-    config.rate_limits = RateLimits::default().with(
-        RateLimitClass::new("inventory.read").unwrap(),
-        AuthMode::ApiToken,
-        Quota::per_minute(NonZeroU32::new(4).unwrap()),
-    );
-    config
+/// One `store` process (`--addr 127.0.0.1:0 --redis URL`), killed on drop.
+struct StoreProcess {
+    _child: tokio::process::Child,
+    base: String,
+    credentials: Value,
 }
 
-async fn inventory(url: &str, token: &str) -> u16 {
-    reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .bearer_auth(token)
-        .body(
-            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                   "params": {"name": "inventory.check", "arguments": {"slug": "scale"}}})
-            .to_string(),
-        )
-        .send()
-        .await
+impl StoreProcess {
+    async fn start(dir: &Path, redis: &RedisServer) -> StoreProcess {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_store"))
+            .args([
+                "--addr",
+                "127.0.0.1:0",
+                "--redis",
+                &redis.url(),
+                "--data-dir",
+            ])
+            .arg(dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut base = None;
+        let credentials = loop {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("the store exited before printing its credentials");
+            if let Some(addr) = line.strip_prefix("listening ") {
+                base = Some(format!("http://{addr}"));
+            }
+            if let Some(json) = line.strip_prefix("demo-credentials ") {
+                break serde_json::from_str::<Value>(json).unwrap();
+            }
+        };
+        // Keep reading what it prints, so that it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        StoreProcess {
+            _child: child,
+            base: base.unwrap(),
+            credentials,
+        }
+    }
+
+    fn mcp_url(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+
+    /// POSTs a `tools/call` of `tool` to `/mcp`, with an optional bearer token; returns the
+    /// status.
+    async fn call(&self, tool: &str, arguments: Value, bearer: Option<&str>) -> u16 {
+        let mut request = reqwest::Client::new()
+            .post(self.mcp_url())
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                       "params": {"name": tool, "arguments": arguments}})
+                .to_string(),
+            );
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap().status().as_u16()
+    }
+
+    async fn inventory(&self, token: &str) -> u16 {
+        self.call("inventory.check", json!({"slug": "scale"}), Some(token))
+            .await
+    }
+
+    async fn catalogue(&self) -> u16 {
+        self.call("catalogue.list", json!({}), None).await
+    }
+
+    /// Sends `signed` (headers of a request signed for `SIGNED_AUTHORITY`) as a GET of
+    /// `/api/products`; returns the status and the body.
+    async fn get_signed(&self, signed: &http::HeaderMap) -> (u16, Value) {
+        let mut request = reqwest::Client::new().get(format!("{}/api/products", self.base));
+        for (name, value) in signed {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+}
+
+/// The authority the demo crawler signs for: both stores are reached with this `Host`, as
+/// behind a load balancer.
+const SIGNED_AUTHORITY: &str = "store.example";
+
+/// The headers of a GET of `/api/products` signed by the demo crawler with a fresh nonce.
+fn signed_headers(key_path: &str) -> http::HeaderMap {
+    let key = SigningKey::from_jwk_json(&std::fs::read_to_string(key_path).unwrap()).unwrap();
+    let signer = WebBotAuthSigner::new(key, DEMO_CRAWLER_AGENT).unwrap();
+    let mut request = http::Request::get(format!("http://{SIGNED_AUTHORITY}/api/products"))
+        .header("host", SIGNED_AUTHORITY)
+        .header("user-agent", "DemoCrawler/1.0")
+        .body(())
+        .unwrap();
+    signer.sign_http(&mut request, "http").unwrap();
+    request.headers().clone()
+}
+
+/// Runs the `store` binary's admin command `args` against Redis; returns stdout and stderr.
+fn store_command(dir: &Path, redis: &RedisServer, args: &[&str]) -> (String, String) {
+    let url = redis.url();
+    let mut all = vec!["--redis", &url];
+    all.extend_from_slice(args);
+    common::store_command(dir, &all)
+}
+
+/// Issues an API token with `inventory:read` through the CLI; returns (token, id).
+fn issue_token(dir: &Path, redis: &RedisServer) -> (String, String) {
+    let (stdout, stderr) = store_command(
+        dir,
+        redis,
+        &[
+            "api-token",
+            "--scopes",
+            "inventory:read",
+            "--principal",
+            "acme",
+        ],
+    );
+    let id = stderr
+        .split_whitespace()
+        .find(|w| w.starts_with("tok_"))
         .unwrap()
-        .status()
-        .as_u16()
+        .to_owned();
+    (stdout.trim().to_owned(), id)
+}
+
+/// The anonymous catalogue quota of the store's default table (per IP, per minute).
+const ANONYMOUS_CATALOGUE_PER_MINUTE: usize = 60;
+
+#[tokio::test]
+async fn two_store_processes_behave_as_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start(tmp.path()).await;
+    let data = tmp.path().join("data");
+    // The first creates the data directory (keys); the second reuses it.
+    let a = StoreProcess::start(&data, &redis).await;
+    let b = StoreProcess::start(&data, &redis).await;
+
+    // One budget of 60 anonymous catalogue calls a minute for this address, whichever process
+    // answers: within one request of 60 (the budget refills by one a second meanwhile).
+    let mut allowed = 0;
+    for i in 0..ANONYMOUS_CATALOGUE_PER_MINUTE + 10 {
+        let store = if i % 2 == 0 { &a } else { &b };
+        match store.catalogue().await {
+            200 => allowed += 1,
+            429 => {}
+            other => panic!("catalogue call {i}: status {other}"),
+        }
+    }
+    assert!(
+        (ANONYMOUS_CATALOGUE_PER_MINUTE..=ANONYMOUS_CATALOGUE_PER_MINUTE + 1).contains(&allowed),
+        "{allowed} calls allowed across both processes"
+    );
+    assert_eq!(a.catalogue().await, 429);
+    assert_eq!(b.catalogue().await, 429);
+
+    // A signed request verified by one process is a replay on the other.
+    let key_path = a.credentials["crawler_key_path"].as_str().unwrap();
+    let signed = signed_headers(key_path);
+    let (status, body) = a.get_signed(&signed).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["visitor"]["signature"], "verified");
+    let (status, body) = b.get_signed(&signed).await;
+    assert_eq!(status, 403, "{body}");
+    // A fresh nonce is fine on either.
+    assert_eq!(b.get_signed(&signed_headers(key_path)).await.0, 200);
+
+    // A token issued into Redis works on both; revoked through the CLI, refused by both on
+    // the next request.
+    let (token, id) = issue_token(&data, &redis);
+    assert_eq!(a.inventory(&token).await, 200);
+    assert_eq!(b.inventory(&token).await, 200);
+    let (stdout, _) = store_command(&data, &redis, &["revoke", &id]);
+    assert_eq!(stdout.trim(), format!("revoked {id}"));
+    assert_eq!(b.inventory(&token).await, 401);
+    assert_eq!(a.inventory(&token).await, 401);
 }
 
 #[tokio::test]
-async fn two_instances_share_tokens_revocations_and_limits() {
-    let redis = RedisServer::start().await;
+async fn a_redis_outage_is_answered_as_configured_and_service_resumes() {
     let tmp = tempfile::tempdir().unwrap();
-    let first = start(config(tmp.path(), &redis)).await.unwrap();
-    let second = start(config(tmp.path(), &redis)).await.unwrap();
-    let (a, b) = (
-        first.credentials().mcp_url.clone(),
-        second.credentials().mcp_url.clone(),
-    );
+    let mut redis = RedisServer::start(tmp.path()).await;
+    let data = tmp.path().join("data");
+    let store = StoreProcess::start(&data, &redis).await;
+    let (token, _) = issue_token(&data, &redis);
+    let key_path = store.credentials["crawler_key_path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(store.inventory(&token).await, 200);
+    assert_eq!(store.get_signed(&signed_headers(&key_path)).await.0, 200);
 
-    // Issued into Redis (as the `api-token` command does with --redis).
-    let admin = Admin::open(&config(tmp.path(), &redis), "http://127.0.0.1:1")
+    redis.kill();
+    // Tokens fail closed: the caller is told to retry, not that its token is bad.
+    assert_eq!(store.inventory(&token).await, 503);
+    // Rate limits fail open: anonymous calls go on.
+    assert_eq!(store.catalogue().await, 200);
+    // Replay protection fails closed: the signature cannot be checked, so the crawler is
+    // not verified (and is refused like any unverified crawler).
+    let (status, body) = store.get_signed(&signed_headers(&key_path)).await;
+    assert_eq!(status, 403, "{body}");
+    // Pages that need no shared state are served.
+    let response = reqwest::get(format!("{}/api/products", store.base))
         .await
         .unwrap();
-    let (token, record) = admin
-        .tokens
-        .issue(
-            "acme",
-            Scopes::parse("inventory:read").unwrap(),
-            TokenTtl::Default,
-        )
-        .await
-        .unwrap();
-    let token = token.expose_secret().to_owned();
+    assert_eq!(response.status(), 200);
 
-    // One budget of 4 a minute for the token, whichever instance answers.
-    assert_eq!(inventory(&a, &token).await, 200);
-    assert_eq!(inventory(&b, &token).await, 200);
-    assert_eq!(inventory(&a, &token).await, 200);
-    assert_eq!(inventory(&b, &token).await, 200);
-    assert_eq!(inventory(&a, &token).await, 429);
-    assert_eq!(inventory(&b, &token).await, 429);
-
-    // Revoked once, refused by both.
-    admin.tokens.revoke(&record.id).await.unwrap();
-    assert_eq!(inventory(&a, &token).await, 401);
-    assert_eq!(inventory(&b, &token).await, 401);
-
-    first.stop().await.unwrap();
-    second.stop().await.unwrap();
+    // Redis comes back (with its data): the store reconnects by itself.
+    redis.restart().await;
+    let mut status = 0;
+    for _ in 0..100 {
+        status = store.inventory(&token).await;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "service did not resume after Redis came back");
+    assert_eq!(store.get_signed(&signed_headers(&key_path)).await.0, 200);
 }

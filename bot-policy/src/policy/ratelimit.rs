@@ -4,6 +4,7 @@
 use std::hash::{BuildHasher, Hasher};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use governor::state::keyed::DashMapStateStore;
@@ -16,6 +17,11 @@ use crate::facts::RequestFacts;
 /// How many keys a rule tracks before it drops idle ones; when every tracked key is active, new
 /// keys are refused (fail closed) until some go idle.
 pub(crate) const DEFAULT_MAX_KEYS: usize = 100_000;
+
+/// While a table is full, how often at most it is swept for idle keys. A sweep visits every
+/// key (a third of a millisecond at 100,000 keys); sweeping on every new key would let a flood
+/// of fresh addresses buy that much CPU per request. Between sweeps, new keys are refused.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 type Limiter = RateLimiter<
     u64,
@@ -40,6 +46,8 @@ enum Backend {
         clock: Arc<dyn Clock>,
         hasher: foldhash::fast::RandomState,
         max_keys: usize,
+        /// When the next sweep of a full table may run (clock time, nanoseconds).
+        next_sweep: AtomicU64,
     },
     /// In Redis, shared by every process with the same limiter settings.
     #[cfg(feature = "redis")]
@@ -91,6 +99,7 @@ impl RateLimit {
                 clock,
                 hasher: foldhash::fast::RandomState::default(),
                 max_keys: DEFAULT_MAX_KEYS,
+                next_sweep: AtomicU64::new(0),
             },
         })
     }
@@ -140,10 +149,13 @@ impl RateLimit {
                 clock,
                 hasher,
                 max_keys,
+                next_sweep,
             } => {
                 if limiter.len() >= *max_keys {
+                    if !sweep_due(next_sweep, clock.now()) {
+                        return LocalCheck::Over(self.interval());
+                    }
                     limiter.retain_recent();
-                    limiter.shrink_to_fit();
                     if limiter.len() >= *max_keys {
                         return LocalCheck::Over(self.interval());
                     }
@@ -219,6 +231,20 @@ impl RateLimit {
             Backend::Redis(_) => 0,
         }
     }
+}
+
+/// Whether a sweep of a full table may run at `now`; if so, the next one may run
+/// [`SWEEP_INTERVAL`] later. Exactly one caller wins each due sweep.
+fn sweep_due(next_sweep: &AtomicU64, now: Duration) -> bool {
+    let now = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
+    let due = next_sweep.load(Ordering::Relaxed);
+    if now < due {
+        return false;
+    }
+    let next = now.saturating_add(u64::try_from(SWEEP_INTERVAL.as_nanos()).unwrap_or(u64::MAX));
+    next_sweep
+        .compare_exchange(due, next, Ordering::Relaxed, Ordering::Relaxed)
+        .is_ok()
 }
 
 /// `"10s"`, `"1m"`, `"1h"`, `"1d"`, or a plain number of seconds.
@@ -309,10 +335,41 @@ mod tests {
         }
         assert!(limit.memory_len() <= 100);
         assert_eq!(refused, 900);
-        // Once the keys go idle, new ones are admitted again.
+        // Once the keys go idle, new ones are admitted again (at the next sweep).
         clock.advance(Duration::from_secs(120));
         let facts =
             RequestFacts::new("GET", "/").with_client_ip(std::net::IpAddr::from([10, 0, 0, 1]));
         assert!(limit.check(&facts).is_ok());
+        assert_eq!(limit.memory_len(), 1);
+    }
+
+    #[test]
+    fn a_full_table_is_swept_at_most_once_a_second() {
+        let clock = ManualClock::new();
+        let limit = RateLimit::new(
+            NonZeroU32::MIN,
+            Duration::from_millis(200),
+            vec![Field::IpSrc],
+            Arc::new(clock.clone()),
+        )
+        .unwrap_or_else(|| panic!("quota"))
+        .with_max_keys(10);
+        let ip = |i: u32| {
+            RequestFacts::new("GET", "/").with_client_ip(std::net::IpAddr::from(i.to_be_bytes()))
+        };
+        for i in 0..10 {
+            assert!(limit.check(&ip(i)).is_ok());
+        }
+        // Full of active keys: the sweep finds nothing idle; refused.
+        assert!(limit.check(&ip(100)).is_err());
+        // The keys are idle after 200 ms, but the next sweep is not due before a second has
+        // passed: refused, the table untouched.
+        clock.advance(Duration::from_millis(500));
+        assert!(limit.check(&ip(101)).is_err());
+        assert_eq!(limit.memory_len(), 10);
+        // A second after the first sweep, the next one clears the idle keys.
+        clock.advance(Duration::from_millis(500));
+        assert!(limit.check(&ip(102)).is_ok());
+        assert_eq!(limit.memory_len(), 1);
     }
 }

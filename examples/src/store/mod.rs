@@ -82,35 +82,29 @@ use datadir::{
 
 /// What each MCP call needs: the single source of truth `mcp-auth` checks every call against.
 pub const TOOL_MAP: &str = r#"
-# The protocol's own calls, open to every caller: anonymous, or with any valid token (a client
-# that signs in before `initialize` must not be refused there). `mcp_defaults = true` would
-# make them anonymous-only.
+# The protocol's own calls, open to every caller (a call open to anonymous callers is open to
+# callers with a valid token too, so a client that signs in before `initialize` gets in).
+# `mcp_defaults = true` would declare these, in rate-limit class `read`.
 [methods]
-"initialize" = { anonymous = true, api_token = [], oauth = [] }
-"ping" = { anonymous = true, api_token = [], oauth = [] }
-"tools/list" = { anonymous = true, api_token = [], oauth = [] }
-"notifications/*" = { anonymous = true, api_token = [], oauth = [] }
+"initialize" = { anonymous = true }
+"ping" = { anonymous = true }
+"tools/list" = { anonymous = true }
+"notifications/*" = { anonymous = true }
 
 [responses]
 anonymous = true
-api_token = []
-oauth = []
 
 [scopes]
 implies = { "orders:write" = ["orders:read"] }
 
 # The catalogue is public: anonymous callers (limited per IP) and signed-in ones (limited per
-# token or user) alike. (`anonymous = true` alone would refuse callers that send a token.)
+# token or user) alike.
 [tools."catalogue.list"]
 anonymous = true
-api_token = []
-oauth = []
 class = "catalogue.read"
 
 [tools."product.detail"]
 anonymous = true
-api_token = []
-oauth = []
 class = "catalogue.read"
 
 [tools."inventory.check"]
