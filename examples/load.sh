@@ -11,6 +11,9 @@
 #   THREADS      wrk threads (default 2)
 #   ROUNDS       alternating rounds per case; the best run of each side is kept (default 2)
 #   PROFILE      cargo profile of the store (default release)
+#   PIN          1 (default, on machines with two or more CPUs and taskset): the store on CPU 1
+#                and wrk on CPU 0, so that the two do not steal each other's time and the
+#                ratio is steadier; 0 to let the scheduler place them
 #
 # Rate limits stay on but are scaled up (--rate-limit-scale) so that they are checked on every
 # call and never reached. Needs wrk (Debian: apt-get install wrk).
@@ -21,6 +24,11 @@ connections="${CONNECTIONS:-32}"
 threads="${THREADS:-2}"
 rounds="${ROUNDS:-2}"
 profile="${PROFILE:-release}"
+pin="${PIN:-1}"
+store_cpu=(); wrk_cpu=()
+if [ "$pin" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    store_cpu=(taskset -c 1); wrk_cpu=(taskset -c 0)
+fi
 
 command -v wrk >/dev/null || { echo "load.sh: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 cd "$(dirname "$0")/.."
@@ -38,13 +46,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts the store (extra arguments passed on); sets $url and $token.
+# Starts the store (extra arguments passed on); sets $url, $token and $pid.
 start_store() {
     local name="$1"; shift
     local out="$work/$name.out"
-    RUST_LOG=warn "$store" --addr 127.0.0.1:0 --data-dir "$work/data" --rate-limit-scale 1000000 "$@" \
+    RUST_LOG=warn "${store_cpu[@]}" "$store" --addr 127.0.0.1:0 --data-dir "$work/data" --rate-limit-scale 1000000 "$@" \
         >"$out" 2>"$work/$name.err" &
-    pids+=("$!")
+    pid="$!"
+    pids+=("$pid")
     for _ in $(seq 1 100); do
         grep -q '^demo-credentials ' "$out" 2>/dev/null && break
         sleep 0.1
@@ -81,25 +90,42 @@ script() {
 }
 
 # Runs wrk against $1 with script $2; prints requests per second.
+# The CPU time (user + system, in clock ticks) process $1 has used so far.
+cpu_ticks() {
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+# Runs wrk against $1 with script $2, the store being process $3; prints requests per second
+# and the store's CPU time per request in microseconds.
 rate() {
-    local out
-    out="$(wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$2" "$1" 2>&1)"
+    local out before after
+    before="$(cpu_ticks "$3")"
+    out="$("${wrk_cpu[@]}" wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$2" "$1" 2>&1)"
+    after="$(cpu_ticks "$3")"
     if grep -q 'Non-2xx' <<<"$out"; then
         echo "load.sh: non-2xx answers:" >&2
         echo "$out" >&2
         exit 1
     fi
-    awk '/^Requests\/sec:/ {print $2}' <<<"$out"
+    awk -v ticks="$((after - before))" -v hz="$(getconf CLK_TCK)" '
+        /^Requests\/sec:/ {rps = $2}
+        /requests in/ {n = $1}
+        END {printf "%s %.2f\n", rps, 1e6 * ticks / hz / n}' <<<"$out"
 }
 
 start_store layered
-layered_url="$url"; layered_token="$token"
+layered_url="$url"; layered_token="$token"; layered_pid="$pid"
 start_store bare --no-layers
-bare_url="$url"
+bare_url="$url"; bare_pid="$pid"
 
 best() { printf '%s\n' "$@" | sort -g | tail -1; }
+least() { printf '%s\n' "$@" | sort -g | head -1; }
 
-printf '%-28s %14s %14s %8s\n' "tool call" "bare req/s" "layers req/s" "ratio"
+# Requests per second (the best run of each side) and their ratio; then the store's CPU time
+# per request (the least of each side) and the share of the bare server's capacity the
+# layered one keeps when CPU-bound (bare CPU / layered CPU): steadier on a shared machine.
+printf '%-28s %11s %12s %7s %13s %13s %7s\n' "tool call" "bare req/s" "layers req/s" "ratio" \
+    "bare µs/req" "layers µs/req" "ratio"
 for case in anonymous api-token; do
     if [ "$case" = anonymous ]; then
         script "$work/bare.lua" catalogue.list '{}' "" "$bare_url"
@@ -110,11 +136,16 @@ for case in anonymous api-token; do
         script "$work/layered.lua" inventory.check '{"slug":"scale"}' "$layered_token" "$layered_url"
         label="inventory.check (API token)"
     fi
-    bare=(); layered=()
+    bare=(); layered=(); bare_cpu=(); layered_cpu=()
     for _ in $(seq 1 "$rounds"); do
-        bare+=("$(rate "$bare_url" "$work/bare.lua")")
-        layered+=("$(rate "$layered_url" "$work/layered.lua")")
+        read -r r c <<<"$(rate "$bare_url" "$work/bare.lua" "$bare_pid")"
+        bare+=("$r"); bare_cpu+=("$c")
+        read -r r c <<<"$(rate "$layered_url" "$work/layered.lua" "$layered_pid")"
+        layered+=("$r"); layered_cpu+=("$c")
     done
     b="$(best "${bare[@]}")"; l="$(best "${layered[@]}")"
-    printf '%-28s %14.0f %14.0f %7.1f%%\n' "$label" "$b" "$l" "$(awk -v l="$l" -v b="$b" 'BEGIN {print 100 * l / b}')"
+    bc="$(least "${bare_cpu[@]}")"; lc="$(least "${layered_cpu[@]}")"
+    printf '%-28s %11.0f %12.0f %6.1f%% %13.1f %13.1f %6.1f%%\n' "$label" "$b" "$l" \
+        "$(awk -v l="$l" -v b="$b" 'BEGIN {print 100 * l / b}')" "$bc" "$lc" \
+        "$(awk -v l="$lc" -v b="$bc" 'BEGIN {print 100 * b / l}')"
 done

@@ -189,11 +189,24 @@ impl AuthEvent {
 pub trait AuthEventSink: Send + Sync + 'static {
     /// Records one event. Called on the request path: keep it quick and never block.
     fn record(&self, event: &AuthEvent);
+
+    /// Whether events of `kind` would be recorded at all. Asked before the events of admitted
+    /// calls ([`AuthEventKind::TokenUsed`], [`AuthEventKind::OAuthAccepted`]), one per call,
+    /// so that building them (a few small allocations) is skipped when nobody listens.
+    /// Refusals are always built and recorded. The default says yes.
+    fn wants(&self, kind: AuthEventKind) -> bool {
+        let _ = kind;
+        true
+    }
 }
 
 impl<S: AuthEventSink + ?Sized> AuthEventSink for Arc<S> {
     fn record(&self, event: &AuthEvent) {
         (**self).record(event);
+    }
+
+    fn wants(&self, kind: AuthEventKind) -> bool {
+        (**self).wants(kind)
     }
 }
 
@@ -231,6 +244,17 @@ impl AuthEventSink for TracingSink {
                 _,
             ) => audit_event!(Level::WARN, e),
             _ => audit_event!(Level::INFO, e),
+        }
+    }
+
+    /// Events of admitted calls are written at `INFO`: wanted when that level is enabled for
+    /// the target `mcp_auth::audit`.
+    fn wants(&self, kind: AuthEventKind) -> bool {
+        match kind {
+            AuthEventKind::TokenUsed | AuthEventKind::OAuthAccepted => {
+                tracing::enabled!(target: "mcp_auth::audit", tracing::Level::INFO)
+            }
+            _ => true,
         }
     }
 }
@@ -284,6 +308,26 @@ impl AuthEventSink for RecordingSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tracing_sink_wants_admissions_only_when_info_is_on() {
+        use tracing_subscriber::fmt;
+        let at = |level| {
+            fmt()
+                .with_max_level(level)
+                .with_writer(std::io::sink)
+                .finish()
+        };
+        tracing::subscriber::with_default(at(tracing::Level::WARN), || {
+            assert!(!TracingSink.wants(AuthEventKind::TokenUsed));
+            assert!(!TracingSink.wants(AuthEventKind::OAuthAccepted));
+            assert!(TracingSink.wants(AuthEventKind::AuthFailed));
+        });
+        tracing::subscriber::with_default(at(tracing::Level::INFO), || {
+            assert!(TracingSink.wants(AuthEventKind::TokenUsed));
+            assert!(Arc::new(TracingSink).wants(AuthEventKind::OAuthAccepted));
+        });
+    }
 
     #[test]
     fn user_agents_are_cut_at_a_char_boundary() {

@@ -168,7 +168,9 @@ impl AuthGate {
             AuthMode::OAuth => Some(AuthEventKind::OAuthAccepted),
             _ => None,
         };
-        if let Some(kind) = used {
+        if let Some(kind) = used
+            && config.sink.wants(kind)
+        {
             config
                 .sink
                 .record(&context.event(kind).with_principal(principal.label()));

@@ -106,7 +106,18 @@ fn hex_value(digit: u8) -> Option<u8> {
 
 impl ConstantTimeEq for TokenHash {
     fn ct_eq(&self, other: &Self) -> Choice {
-        self.0.ct_eq(&other.0)
+        // Word by word: four constant-time comparisons rather than one per byte (each goes
+        // through an optimization barrier; a lookup compares hashes twice).
+        let words = |hash: &[u8; 32]| -> [u64; 4] {
+            let mut words = [0u64; 4];
+            for (word, chunk) in words.iter_mut().zip(hash.chunks_exact(8)) {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(chunk);
+                *word = u64::from_ne_bytes(bytes);
+            }
+            words
+        };
+        words(&self.0).ct_eq(&words(&other.0))
     }
 }
 
@@ -134,6 +145,19 @@ impl fmt::Debug for TokenHash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_differing_in_any_byte_are_not_equal() {
+        let hash = TokenHash::of("abc");
+        assert_eq!(hash, TokenHash(hash.0));
+        for i in 0..32 {
+            for bit in [0x01, 0x80] {
+                let mut other = hash.0;
+                other[i] ^= bit;
+                assert_ne!(hash, TokenHash(other), "byte {i}");
+            }
+        }
+    }
 
     #[test]
     fn hashes_round_trip_through_hex() {
