@@ -53,9 +53,11 @@
 //!
 //! # Verified-token cache
 //!
-//! Off by default ([`JwtVerifierBuilder::verified_token_cache`]). It keeps each verified result,
-//! keyed by the SHA-256 of the token, until the token's `exp` and never beyond, so a repeated
-//! token costs a hash and a map lookup instead of a signature check. The trade-off: a cached
+//! Off by default ([`JwtVerifierBuilder::verified_token_cache`]). It keeps each verified result
+//! until the token's `exp` and never beyond, so a repeated token costs a hash and a map lookup
+//! instead of a signature check. Entries are keyed by the SHA-256 of the token's signature and
+//! hold its signing input (header and payload), which a hit compares byte for byte: a hit is the
+//! exact token verified, and no usable token is kept in memory. The trade-off: a cached
 //! token stays accepted until its `exp` even after its key is removed from the JWKS. Use it with
 //! short-lived access tokens.
 //!

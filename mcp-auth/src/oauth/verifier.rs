@@ -256,22 +256,26 @@ impl JwtVerifier {
     }
 
     /// The cached result, or the cache key to store the result under (when the cache is on).
-    fn cached(&self, token: &str, now: u64) -> Result<VerifiedToken, Option<[u8; 32]>> {
+    fn cached<'t>(
+        &self,
+        token: &'t str,
+        now: u64,
+    ) -> Result<VerifiedToken, Option<cache::CacheKey<'t>>> {
         let Some(cache) = &self.inner.cache else {
             return Err(None);
         };
-        let key = cache::digest(token);
+        let key = cache::key(token);
         cache.get(&key, now).ok_or(Some(key))
     }
 
     fn remember(
         &self,
-        key: Option<[u8; 32]>,
+        key: Option<cache::CacheKey<'_>>,
         result: &Result<VerifiedToken, JwtRefusal>,
         now: u64,
     ) {
         if let (Some(cache), Some(key), Ok(token)) = (&self.inner.cache, key, result) {
-            cache.insert(key, token, now);
+            cache.insert(&key, token, now);
         }
     }
 
@@ -962,7 +966,7 @@ mod tests {
         let token = sign(ED_A_KEY, Algorithm::EdDSA, Some("ed"), &claims());
         let first = sync(&v, &token).unwrap();
         let cache = v.inner.cache.as_ref().unwrap();
-        assert!(cache.get(&cache::digest(&token), NOW).is_some());
+        assert!(cache.get(&cache::key(&token), NOW).is_some());
         let second = sync(&v, &token).unwrap();
         assert_eq!(first, second);
         // Identical principals, down to the shared claim map.
@@ -973,7 +977,7 @@ mod tests {
         }
         // At exp the cache no longer answers; the full check applies its leeway.
         clock.set(Duration::from_secs(NOW + 300));
-        assert!(cache.get(&cache::digest(&token), NOW + 300).is_none());
+        assert!(cache.get(&cache::key(&token), NOW + 300).is_none());
         assert!(sync(&v, &token).is_ok());
         assert_eq!(cache.len(), 0, "never cached beyond exp");
         clock.set(Duration::from_secs(NOW + 360));
