@@ -6,10 +6,10 @@
 # Usage: examples/load.sh                (from the workspace root)
 #
 # Environment:
-#   DURATION     seconds per run (default 10)
+#   DURATION     seconds per run (default 6)
 #   CONNECTIONS  wrk connections (default 32)
 #   THREADS      wrk threads (default 2)
-#   ROUNDS       alternating rounds per case; the best run of each side is kept (default 2)
+#   ROUNDS       rounds per case, each a bare run then a layered run (default 5)
 #   PROFILE      cargo profile of the store (default release)
 #   PIN          1 (default, on machines with two or more CPUs and taskset): the store on CPU 1
 #                and wrk on CPU 0, so that the two do not steal each other's time and the
@@ -19,10 +19,10 @@
 # call and never reached. Needs wrk (Debian: apt-get install wrk).
 set -euo pipefail
 
-duration="${DURATION:-10}"
+duration="${DURATION:-6}"
 connections="${CONNECTIONS:-32}"
 threads="${THREADS:-2}"
-rounds="${ROUNDS:-2}"
+rounds="${ROUNDS:-5}"
 profile="${PROFILE:-release}"
 pin="${PIN:-1}"
 store_cpu=(); wrk_cpu=()
@@ -46,14 +46,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts the store (extra arguments passed on); sets $url, $token and $pid.
+# Starts the store (extra arguments passed on); sets $url and $token.
 start_store() {
     local name="$1"; shift
     local out="$work/$name.out"
     RUST_LOG=warn "${store_cpu[@]}" "$store" --addr 127.0.0.1:0 --data-dir "$work/data" --rate-limit-scale 1000000 "$@" \
         >"$out" 2>"$work/$name.err" &
-    pid="$!"
-    pids+=("$pid")
+    pids+=("$!")
     for _ in $(seq 1 100); do
         grep -q '^demo-credentials ' "$out" 2>/dev/null && break
         sleep 0.1
@@ -90,42 +89,30 @@ script() {
 }
 
 # Runs wrk against $1 with script $2; prints requests per second.
-# The CPU time (user + system, in clock ticks) process $1 has used so far.
-cpu_ticks() {
-    awk '{print $14 + $15}' "/proc/$1/stat"
-}
-
-# Runs wrk against $1 with script $2, the store being process $3; prints requests per second
-# and the store's CPU time per request in microseconds.
+# Runs wrk against $1 with script $2; prints requests per second.
 rate() {
-    local out before after
-    before="$(cpu_ticks "$3")"
+    local out
     out="$("${wrk_cpu[@]}" wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$2" "$1" 2>&1)"
-    after="$(cpu_ticks "$3")"
     if grep -q 'Non-2xx' <<<"$out"; then
         echo "load.sh: non-2xx answers:" >&2
         echo "$out" >&2
         exit 1
     fi
-    awk -v ticks="$((after - before))" -v hz="$(getconf CLK_TCK)" '
-        /^Requests\/sec:/ {rps = $2}
-        /requests in/ {n = $1}
-        END {printf "%s %.2f\n", rps, 1e6 * ticks / hz / n}' <<<"$out"
+    awk '/^Requests\/sec:/ {print $2}' <<<"$out"
 }
 
 start_store layered
-layered_url="$url"; layered_token="$token"; layered_pid="$pid"
+layered_url="$url"; layered_token="$token"
 start_store bare --no-layers
-bare_url="$url"; bare_pid="$pid"
+bare_url="$url"
 
 best() { printf '%s\n' "$@" | sort -g | tail -1; }
-least() { printf '%s\n' "$@" | sort -g | head -1; }
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-# Requests per second (the best run of each side) and their ratio; then the store's CPU time
-# per request (the least of each side) and the share of the bare server's capacity the
-# layered one keeps when CPU-bound (bare CPU / layered CPU): steadier on a shared machine.
-printf '%-28s %11s %12s %7s %13s %13s %7s\n' "tool call" "bare req/s" "layers req/s" "ratio" \
-    "bare µs/req" "layers µs/req" "ratio"
+# Each round runs the bare store, then the layered one, back to back; a round's ratio is
+# layered / bare. Reported: the best requests per second of each side, and the median (and the
+# range) of the rounds' ratios, which a shared machine's drifts disturb least.
+printf '%-28s %11s %12s %13s %15s\n' "tool call" "bare req/s" "layers req/s" "median ratio" "range"
 for case in anonymous api-token; do
     if [ "$case" = anonymous ]; then
         script "$work/bare.lua" catalogue.list '{}' "" "$bare_url"
@@ -136,16 +123,15 @@ for case in anonymous api-token; do
         script "$work/layered.lua" inventory.check '{"slug":"scale"}' "$layered_token" "$layered_url"
         label="inventory.check (API token)"
     fi
-    bare=(); layered=(); bare_cpu=(); layered_cpu=()
+    bare=(); layered=(); ratios=()
     for _ in $(seq 1 "$rounds"); do
-        read -r r c <<<"$(rate "$bare_url" "$work/bare.lua" "$bare_pid")"
-        bare+=("$r"); bare_cpu+=("$c")
-        read -r r c <<<"$(rate "$layered_url" "$work/layered.lua" "$layered_pid")"
-        layered+=("$r"); layered_cpu+=("$c")
+        b="$(rate "$bare_url" "$work/bare.lua")"
+        l="$(rate "$layered_url" "$work/layered.lua")"
+        bare+=("$b"); layered+=("$l")
+        ratios+=("$(awk -v l="$l" -v b="$b" 'BEGIN {print 100 * l / b}')")
     done
-    b="$(best "${bare[@]}")"; l="$(best "${layered[@]}")"
-    bc="$(least "${bare_cpu[@]}")"; lc="$(least "${layered_cpu[@]}")"
-    printf '%-28s %11.0f %12.0f %6.1f%% %13.1f %13.1f %6.1f%%\n' "$label" "$b" "$l" \
-        "$(awk -v l="$l" -v b="$b" 'BEGIN {print 100 * l / b}')" "$bc" "$lc" \
-        "$(awk -v l="$lc" -v b="$bc" 'BEGIN {print 100 * b / l}')"
+    low="$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)"
+    high="$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)"
+    printf '%-28s %11.0f %12.0f %12.1f%% %6.1f–%5.1f%%\n' "$label" "$(best "${bare[@]}")" \
+        "$(best "${layered[@]}")" "$(median "${ratios[@]}")" "$low" "$high"
 done
