@@ -176,14 +176,15 @@ pub fn cf_access_jwt(headers: &HeaderMap) -> Result<Option<BearerToken<'_>>, Bea
         return Err(BearerError::Empty { name });
     }
     let token = &bytes[start..end];
-    if let Some(i) = first_not(token, |b| is_base64url(b) | (b == b'.')) {
+    if let Some(i) = first_not(token, is_jws_byte) {
         return Err(BearerError::InvalidToken {
             byte: token[i],
             position: start + i,
         });
     }
+    // Every byte was just checked: only the dots remain to be checked.
     match std::str::from_utf8(token) {
-        Ok(token) if is_jwt_shaped(token) => Ok(Some(BearerToken(token))),
+        Ok(token) if has_jws_dots(token.as_bytes()) => Ok(Some(BearerToken(token))),
         _ => Err(BearerError::NotAJwt),
     }
 }
@@ -194,9 +195,17 @@ pub fn cf_access_jwt(headers: &HeaderMap) -> Result<Option<BearerToken<'_>>, Bea
 /// reason rather than looked up as API tokens. The shape says nothing about validity.
 pub fn is_jwt_shaped(token: &str) -> bool {
     let bytes = token.as_bytes();
-    if first_not(bytes, |b| is_base64url(b) | (b == b'.')).is_some() {
-        return false;
-    }
+    first_not(bytes, is_jws_byte).is_none() && has_jws_dots(bytes)
+}
+
+/// A byte of the JWS compact form: base64url or `.`.
+fn is_jws_byte(b: u8) -> bool {
+    is_base64url(b) | (b == b'.')
+}
+
+/// Whether `bytes` (already checked to be JWS bytes) has exactly two dots, neither at the start
+/// nor next to the other: three segments, the first two non-empty.
+fn has_jws_dots(bytes: &[u8]) -> bool {
     let mut dots = memchr::memchr_iter(b'.', bytes);
     match (dots.next(), dots.next(), dots.next()) {
         (Some(first), Some(second), None) => first > 0 && second > first + 1,
@@ -208,15 +217,19 @@ pub fn is_jwt_shaped(token: &str) -> bool {
 /// without branching first (which the compiler turns into vector instructions: JWTs are
 /// hundreds of bytes, scanned on every request), then finds the byte.
 fn first_not(bytes: &[u8], allowed: impl Fn(u8) -> bool) -> Option<usize> {
-    let mut clean = 0;
-    for chunk in bytes.chunks_exact(16) {
+    let mut chunks = bytes.chunks_exact(16);
+    let mut offset = 0;
+    for chunk in &mut chunks {
         if !chunk.iter().fold(true, |all, &b| all & allowed(b)) {
-            break;
+            return chunk.iter().position(|&b| !allowed(b)).map(|i| offset + i);
         }
-        clean += 16;
+        offset += 16;
     }
-    let rest = bytes.get(clean..)?;
-    rest.iter().position(|&b| !allowed(b)).map(|i| clean + i)
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| !allowed(b))
+        .map(|i| offset + i)
 }
 
 /// RFC 9110 §5.6.2 `tchar`.
