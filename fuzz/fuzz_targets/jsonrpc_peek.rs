@@ -6,7 +6,7 @@
 //! response), the target (`params.name` of `tools/call` and `prompts/get`, `params.uri` of
 //! `resources/read`) and `jsonrpc: "2.0"`; the document is no deeper than the limit. (`Value`
 //! keeps the last of duplicate keys: a body where that differs from the first must have been
-//! refused.) The call's own method and target pass `check_headers`. Error responses, for a
+//! refused.) When it refuses a body as invalid JSON, `serde_json` refuses it too. The call's own method and target pass `check_headers`. Error responses, for a
 //! refusal or for an accepted message, are valid JSON that echo the ids.
 #![no_main]
 
@@ -51,6 +51,13 @@ fuzz_target!(|data: &[u8]| {
         Err(err) => {
             assert!([-32700, -32600, -32602].contains(&err.code()), "{err:?}");
             assert!(err.position().line >= 1, "{err:?}");
+            if err.code() == -32700 {
+                // A parse error only for what a full JSON parser refuses too.
+                assert!(
+                    serde_json::from_slice::<Value>(data).is_err(),
+                    "valid JSON called invalid: {err:?}"
+                );
+            }
             let answer = parse(&error_response(None, err.code(), &err.to_string(), None));
             assert_eq!(answer["error"]["code"], err.code());
             assert!(answer["id"].is_null());

@@ -32,6 +32,8 @@ use std::fmt;
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, HeaderName};
 
+use crate::scan::first_not;
+
 /// The header Cloudflare Access puts the application token in, on every request it forwards.
 pub const CF_ACCESS_JWT_ASSERTION: HeaderName = HeaderName::from_static("cf-access-jwt-assertion");
 
@@ -211,25 +213,6 @@ fn has_jws_dots(bytes: &[u8]) -> bool {
         (Some(first), Some(second), None) => first > 0 && second > first + 1,
         _ => false,
     }
-}
-
-/// The offset of the first byte of `bytes` that is not `allowed`. Checks 16 bytes at a time
-/// without branching first (which the compiler turns into vector instructions: JWTs are
-/// hundreds of bytes, scanned on every request), then finds the byte.
-fn first_not(bytes: &[u8], allowed: impl Fn(u8) -> bool) -> Option<usize> {
-    let mut chunks = bytes.chunks_exact(16);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        if !chunk.iter().fold(true, |all, &b| all & allowed(b)) {
-            return chunk.iter().position(|&b| !allowed(b)).map(|i| offset + i);
-        }
-        offset += 16;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| !allowed(b))
-        .map(|i| offset + i)
 }
 
 /// RFC 9110 §5.6.2 `tchar`.

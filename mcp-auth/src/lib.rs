@@ -56,6 +56,7 @@ pub mod principal;
 pub mod ratelimit;
 #[cfg(feature = "redis")]
 pub mod redis_connection;
+mod scan;
 pub mod scope;
 pub mod token;
 pub mod toolmap;

@@ -259,7 +259,7 @@ pub enum PeekError {
     /// trailing bytes, or an unexpected end. `-32700`.
     #[error("invalid JSON at {at}: {detail}")]
     Syntax {
-        /// What `serde_json` reported.
+        /// What is wrong (in `serde_json`'s words where it had the last say).
         detail: Box<str>,
         /// Where.
         at: Position,

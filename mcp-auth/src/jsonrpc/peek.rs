@@ -1,61 +1,70 @@
-//! The peeker: `serde_json` driving hand-written visitors that borrow what they can, skip the
-//! rest, count depth and refuse duplicates.
+//! The peeker: one pass over the body's bytes that reads the members it needs, skips and
+//! validates the rest, counts depth and refuses duplicates.
+//!
+//! The common case is scanned here: strings without escapes (16 bytes at a time), numbers
+//! whose value cannot overflow, literals, structure. The rare cases where a full JSON parser
+//! has the last word go to `serde_json` itself, so that the peeker accepts exactly what it
+//! accepts: strings with escapes (decoded by it: escapes, surrogate pairs) and numbers with an
+//! exponent or hundreds of digits (its range check).
 
 use std::borrow::Cow;
-use std::cell::Cell;
-use std::fmt;
-
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
 use super::{Call, CallKind, Message, PeekError, PeekLimits, Position, RequestId};
+use crate::scan::first_string_special;
 
-/// The deepest nesting [`PeekLimits::with_max_depth`] accepts: `serde_json` itself refuses a
-/// 128th level, and the peeker must see the excess first to report it as
-/// [`PeekError::TooDeep`].
+/// The deepest nesting [`PeekLimits::with_max_depth`] accepts: a service that parses the body
+/// with `serde_json` refuses a 128th level, and the peeker must see the excess first to report
+/// it as [`PeekError::TooDeep`].
 pub const DEPTH_CEILING: usize = 126;
 
 /// Reads `body` as one JSON-RPC message or a batch, without altering it. See the
 /// [module docs](super) for what is checked.
 pub fn peek(body: &[u8], limits: &PeekLimits) -> Result<Message, PeekError> {
-    let ctx = Ctx {
-        max_depth: limits.max_depth().min(DEPTH_CEILING),
-        max_batch: limits.max_batch(),
-        problem: Cell::new(None),
-    };
-    // Validating UTF-8 once, up front, is faster than string by string.
+    // Validating UTF-8 once, up front, lets the scanner work on bytes: every delimiter it
+    // looks for is ASCII, so every slice it takes falls on character boundaries.
     let text = match std::str::from_utf8(body) {
         Ok(text) => text,
         Err(err) => return Err(not_utf8(body, err)),
     };
-    let mut de = serde_json::Deserializer::from_str(text);
-    let message = match (TopSeed { ctx: &ctx }).deserialize(&mut de) {
-        Ok(message) => message,
-        Err(err) => return Err(ctx.error(&err)),
+    let mut reader = Reader {
+        text,
+        pos: 0,
+        max_depth: limits.max_depth().min(DEPTH_CEILING),
+        max_batch: limits.max_batch(),
     };
-    match de.end() {
-        Ok(()) => Ok(message),
-        Err(err) => Err(ctx.error(&err)),
-    }
+    let read = reader.top().and_then(|message| match reader.next_byte() {
+        None => Ok(message),
+        Some(_) => Err(reader.syntax("trailing characters")),
+    });
+    read.map_err(|stop| stop.into_error(text, &reader))
 }
 
 /// The error for a body that is not UTF-8, at its first invalid byte.
 #[cold]
 fn not_utf8(body: &[u8], err: std::str::Utf8Error) -> PeekError {
-    let valid = body.get(..err.valid_up_to()).unwrap_or(body);
-    let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     PeekError::Syntax {
         detail: "invalid UTF-8".into(),
-        at: Position {
-            line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
-            column: valid.len() - line_start + 1,
-        },
+        at: position(body, err.valid_up_to()),
     }
 }
 
-/// What a visitor found wrong; kept beside the `serde_json` error, which carries the position.
-#[derive(Debug, Clone, Copy)]
+/// The 1-based line and byte column of `offset`.
+fn position(body: &[u8], offset: usize) -> Position {
+    let before = body.get(..offset).unwrap_or(body);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    Position {
+        line: before.iter().filter(|&&b| b == b'\n').count() + 1,
+        column: before.len() - line_start + 1,
+    }
+}
+
+/// Why the reading stopped.
+#[derive(Debug)]
 enum Problem {
+    Syntax(Cow<'static, str>),
     TooDeep,
     NotAnObject,
     EmptyBatch,
@@ -67,68 +76,40 @@ enum Problem {
     ParamsNotStructured,
     MissingMethod,
     Ambiguous(&'static str),
-    /// An `id` whose string escapes or number range a full JSON parser refuses.
-    IdSyntax,
     MissingTarget(&'static str, &'static str),
     TargetNotString(&'static str, &'static str),
 }
 
-struct Ctx {
-    max_depth: usize,
-    max_batch: usize,
-    problem: Cell<Option<Problem>>,
+/// A problem and the byte offset it was found at.
+#[derive(Debug)]
+struct Stop {
+    at: usize,
+    problem: Problem,
 }
 
-impl Ctx {
-    /// Records `problem` and returns an error for `serde_json` to position and hand back.
-    fn fail<E: de::Error>(&self, problem: Problem) -> E {
-        if self.problem.get().is_none() {
-            self.problem.set(Some(problem));
-        }
-        E::custom("refused by the JSON-RPC peeker")
-    }
-
-    fn enter<E: de::Error>(&self, level: usize) -> Result<(), E> {
-        if level > self.max_depth {
-            Err(self.fail(Problem::TooDeep))
-        } else {
-            Ok(())
-        }
-    }
-
-    fn error(&self, err: &serde_json::Error) -> PeekError {
-        let at = Position {
-            line: err.line(),
-            column: err.column(),
-        };
-        let Some(problem) = self.problem.get() else {
-            let text = err.to_string();
-            let suffix = format!(" at line {} column {}", err.line(), err.column());
-            let detail = text.strip_suffix(&suffix).unwrap_or(&text);
-            return PeekError::Syntax {
+impl Stop {
+    #[cold]
+    fn into_error(self, text: &str, reader: &Reader<'_>) -> PeekError {
+        let at = position(text.as_bytes(), self.at);
+        match self.problem {
+            Problem::Syntax(detail) => PeekError::Syntax {
                 detail: detail.into(),
                 at,
-            };
-        };
-        match problem {
+            },
             Problem::TooDeep => PeekError::TooDeep {
-                max: self.max_depth,
+                max: reader.max_depth,
                 at,
             },
             Problem::NotAnObject => PeekError::NotAnObject { at },
             Problem::EmptyBatch => PeekError::EmptyBatch { at },
             Problem::BatchTooLarge => PeekError::BatchTooLarge {
-                max: self.max_batch,
+                max: reader.max_batch,
                 at,
             },
             Problem::Duplicate(member) => PeekError::DuplicateMember { member, at },
             Problem::BadVersion => PeekError::BadVersion { at },
             Problem::MethodNotString => PeekError::MethodNotString { at },
             Problem::BadId => PeekError::BadId { at },
-            Problem::IdSyntax => PeekError::Syntax {
-                detail: "invalid escape or number out of range in `id`".into(),
-                at,
-            },
             Problem::ParamsNotStructured => PeekError::ParamsNotStructured { at },
             Problem::MissingMethod => PeekError::MissingMethod { at },
             Problem::Ambiguous(problem) => PeekError::Ambiguous { problem, at },
@@ -142,107 +123,16 @@ impl Ctx {
     }
 }
 
-/// Scalars are refused with `$problem` (the visitor has a `ctx` field).
-macro_rules! refuse_scalars {
-    ($problem:expr) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Err(self.ctx.fail($problem))
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Err(self.ctx.fail($problem))
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Err(self.ctx.fail($problem))
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Err(self.ctx.fail($problem))
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Err(self.ctx.fail($problem))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Err(self.ctx.fail($problem))
-        }
-    };
-}
+type Read<T> = Result<T, Stop>;
 
-/// The body: an object or a batch.
-struct TopSeed<'c> {
-    ctx: &'c Ctx,
-}
-
-impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
-    type Value = Message;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Message, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TopSeed<'_> {
-    type Value = Message;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON-RPC object or batch")
-    }
-
-    refuse_scalars!(Problem::NotAnObject);
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Message, A::Error> {
-        self.ctx.enter(1)?;
-        read_message(self.ctx, 1, map).map(Message::Single)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Message, A::Error> {
-        self.ctx.enter(1)?;
-        let mut calls = Vec::new();
-        while let Some(call) = seq.next_element_seed(MessageSeed {
-            ctx: self.ctx,
-            level: 2,
-        })? {
-            if calls.len() >= self.ctx.max_batch {
-                return Err(self.ctx.fail(Problem::BatchTooLarge));
-            }
-            calls.push(call);
-        }
-        if calls.is_empty() {
-            return Err(self.ctx.fail(Problem::EmptyBatch));
-        }
-        Ok(Message::Batch(calls))
-    }
-}
-
-/// One element of a batch.
-struct MessageSeed<'c> {
-    ctx: &'c Ctx,
-    level: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for MessageSeed<'_> {
-    type Value = Call;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Call, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for MessageSeed<'_> {
-    type Value = Call;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON-RPC object")
-    }
-
-    refuse_scalars!(Problem::NotAnObject);
-
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Call, A::Error> {
-        Err(self.ctx.fail(Problem::NotAnObject))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Call, A::Error> {
-        self.ctx.enter(self.level)?;
-        read_message(self.ctx, self.level, map)
-    }
+/// `params`, with `name` and `uri` when it is an object: `Some(Some(s))` a string,
+/// `Some(None)` another value.
+enum Params<'a> {
+    Object {
+        name: Option<Option<Cow<'a, str>>>,
+        uri: Option<Option<Cow<'a, str>>>,
+    },
+    Other,
 }
 
 /// The members of a message that the peeker reads.
@@ -256,26 +146,10 @@ enum Member {
     Other,
 }
 
-struct MemberSeed;
-
-impl<'de> DeserializeSeed<'de> for MemberSeed {
-    type Value = Member;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Member, D::Error> {
-        deserializer.deserialize_identifier(self)
-    }
-}
-
-impl Visitor<'_> for MemberSeed {
-    type Value = Member;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    /// Called with the decoded key, borrowed or unescaped alike.
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<Member, E> {
-        Ok(match key {
+impl Member {
+    /// From the decoded key.
+    fn of(key: &str) -> Member {
+        match key {
             "jsonrpc" => Member::Jsonrpc,
             "method" => Member::Method,
             "id" => Member::Id,
@@ -283,149 +157,482 @@ impl Visitor<'_> for MemberSeed {
             "result" => Member::Result,
             "error" => Member::Error,
             _ => Member::Other,
-        })
-    }
-}
-
-/// The members of `params` that the peeker reads.
-enum ParamMember {
-    Name,
-    Uri,
-    Other,
-}
-
-struct ParamMemberSeed;
-
-impl<'de> DeserializeSeed<'de> for ParamMemberSeed {
-    type Value = ParamMember;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ParamMember, D::Error> {
-        deserializer.deserialize_identifier(self)
-    }
-}
-
-impl Visitor<'_> for ParamMemberSeed {
-    type Value = ParamMember;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<ParamMember, E> {
-        Ok(match key {
-            "name" => ParamMember::Name,
-            "uri" => ParamMember::Uri,
-            _ => ParamMember::Other,
-        })
-    }
-}
-
-fn duplicate<E: de::Error>(ctx: &Ctx, seen: bool, member: &'static str) -> Result<(), E> {
-    if seen {
-        Err(ctx.fail(Problem::Duplicate(member)))
-    } else {
-        Ok(())
-    }
-}
-
-fn read_message<'de, A: MapAccess<'de>>(
-    ctx: &Ctx,
-    level: usize,
-    mut map: A,
-) -> Result<Call, A::Error> {
-    let inner = level + 1;
-    let mut version = false;
-    let mut method: Option<Cow<'de, str>> = None;
-    let mut id: Option<&'de RawValue> = None;
-    let mut params: Option<Params<'de>> = None;
-    let mut result = false;
-    let mut error = false;
-    while let Some(member) = map.next_key_seed(MemberSeed)? {
-        match member {
-            Member::Jsonrpc => {
-                duplicate(ctx, version, "jsonrpc")?;
-                version = true;
-                match map.next_value_seed(StrSeed { ctx, level: inner })? {
-                    Some(v) if v == "2.0" => {}
-                    _ => return Err(ctx.fail(Problem::BadVersion)),
-                }
-            }
-            Member::Method => {
-                duplicate(ctx, method.is_some(), "method")?;
-                match map.next_value_seed(StrSeed { ctx, level: inner })? {
-                    Some(v) => method = Some(v),
-                    None => return Err(ctx.fail(Problem::MethodNotString)),
-                }
-            }
-            Member::Id => {
-                duplicate(ctx, id.is_some(), "id")?;
-                let raw: &'de RawValue = map.next_value()?;
-                check_id(ctx, raw)?;
-                id = Some(raw);
-            }
-            Member::Params => {
-                duplicate(ctx, params.is_some(), "params")?;
-                params = Some(map.next_value_seed(ParamsSeed { ctx, level: inner })?);
-            }
-            Member::Result => {
-                duplicate(ctx, result, "result")?;
-                result = true;
-                map.next_value_seed(Skip { ctx, level: inner })?;
-            }
-            Member::Error => {
-                duplicate(ctx, error, "error")?;
-                error = true;
-                map.next_value_seed(Skip { ctx, level: inner })?;
-            }
-            Member::Other => map.next_value_seed(Skip { ctx, level: inner })?,
         }
     }
-    if !version {
-        return Err(ctx.fail(Problem::BadVersion));
-    }
-    let id = id.map(|raw| RequestId(raw.get().into()));
-    let Some(method) = method else {
-        return match (result, error, id) {
-            (false, false, _) => Err(ctx.fail(Problem::MissingMethod)),
-            (true, true, _) => Err(ctx.fail(Problem::Ambiguous("both `result` and `error`"))),
-            (_, _, None) => Err(ctx.fail(Problem::Ambiguous("a response without `id`"))),
-            (_, _, Some(id)) => Ok(Call {
-                kind: CallKind::Response,
-                method: None,
-                id: Some(id),
-                target: None,
-            }),
-        };
-    };
-    if result || error {
-        return Err(ctx.fail(Problem::Ambiguous("`method` with `result` or `error`")));
-    }
-    let kind = match &id {
-        None => CallKind::Notification,
-        // MCP: "Unlike base JSON-RPC, the ID MUST NOT be null."
-        Some(id) if id.is_null() => return Err(ctx.fail(Problem::BadId)),
-        Some(_) => CallKind::Request,
-    };
-    let target = match &*method {
-        "tools/call" => Some(target(ctx, params, "tools/call", "name")?),
-        "prompts/get" => Some(target(ctx, params, "prompts/get", "name")?),
-        "resources/read" => Some(target(ctx, params, "resources/read", "uri")?),
-        _ => None,
-    };
-    Ok(Call {
-        kind,
-        method: Some(method.into()),
-        id,
-        target,
-    })
 }
 
-fn target<E: de::Error>(
-    ctx: &Ctx,
+/// Where an object or an array is in its members: before the first, or after one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Members {
+    First,
+    More,
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    pos: usize,
+    max_depth: usize,
+    max_batch: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn stop(&self, at: usize, problem: Problem) -> Stop {
+        Stop { at, problem }
+    }
+
+    #[cold]
+    fn syntax(&self, detail: &'static str) -> Stop {
+        self.stop(self.pos, Problem::Syntax(Cow::Borrowed(detail)))
+    }
+
+    /// Skips whitespace and returns the byte after it, without consuming it.
+    fn next_byte(&mut self) -> Option<u8> {
+        let bytes = self.bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                return Some(b);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    /// Refuses an array or an object at `level` (the top-level value is 1) past the limit.
+    fn enter(&self, level: usize) -> Read<()> {
+        if level > self.max_depth {
+            Err(self.stop(self.pos, Problem::TooDeep))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// In an object whose `{` is consumed: reads the next key and its `:`, `None` at the `}`.
+    /// Returns the key and where it starts.
+    fn next_key(&mut self, members: &mut Members) -> Read<Option<(Cow<'a, str>, usize)>> {
+        if !self.next_member(members, b'}', "expected `,` or `}`")? {
+            return Ok(None);
+        }
+        let at = self.pos;
+        match self.next_byte() {
+            Some(b'"') => {}
+            Some(b'}') => return Err(self.syntax("trailing comma")),
+            None => return Err(self.syntax("EOF while parsing an object")),
+            Some(_) => return Err(self.syntax("key must be a string")),
+        }
+        let key = self.string()?;
+        match self.next_byte() {
+            Some(b':') => self.pos += 1,
+            None => return Err(self.syntax("EOF while parsing an object")),
+            Some(_) => return Err(self.syntax("expected `:`")),
+        }
+        Ok(Some((key, at)))
+    }
+
+    /// In an array whose `[` is consumed: whether an element follows (the reader is then at
+    /// it); `false` at the `]`.
+    fn next_element(&mut self, members: &mut Members) -> Read<bool> {
+        if !self.next_member(members, b']', "expected `,` or `]`")? {
+            return Ok(false);
+        }
+        match self.next_byte() {
+            Some(b']') => Err(self.syntax("trailing comma")),
+            None => Err(self.syntax("EOF while parsing a list")),
+            Some(_) => Ok(true),
+        }
+    }
+
+    /// The separator before a member: `false` (and consumed) at the closing `close`, `true`
+    /// when a member follows.
+    fn next_member(
+        &mut self,
+        members: &mut Members,
+        close: u8,
+        expected: &'static str,
+    ) -> Read<bool> {
+        let next = self.next_byte();
+        if next == Some(close) {
+            self.pos += 1;
+            return Ok(false);
+        }
+        match *members {
+            Members::First => *members = Members::More,
+            Members::More => match next {
+                Some(b',') => self.pos += 1,
+                None => return Err(self.syntax("EOF while parsing a value")),
+                Some(_) => return Err(self.syntax(expected)),
+            },
+        }
+        Ok(true)
+    }
+
+    /// At a `"`: the decoded string, borrowed from the body when it has no escapes.
+    fn string(&mut self) -> Read<Cow<'a, str>> {
+        let bytes = self.bytes();
+        let start = self.pos;
+        let mut i = start + 1;
+        let mut escaped = false;
+        let end = loop {
+            let rest = bytes.get(i..).unwrap_or_default();
+            let Some(offset) = first_string_special(rest) else {
+                self.pos = bytes.len();
+                return Err(self.syntax("EOF while parsing a string"));
+            };
+            i += offset;
+            match bytes.get(i) {
+                Some(b'"') => break i,
+                Some(b'\\') => {
+                    // The escaped byte is checked below, by the decoder; skipping it here keeps
+                    // `\"` inside the string.
+                    escaped = true;
+                    i += 2;
+                }
+                _ => {
+                    self.pos = i;
+                    return Err(self.syntax(
+                        "control character (\\u0000-\\u001F) found while parsing a string",
+                    ));
+                }
+            }
+        };
+        self.pos = end + 1;
+        if !escaped {
+            return match self.text.get(start + 1..end) {
+                Some(s) => Ok(Cow::Borrowed(s)),
+                None => Err(self.stop(start, Problem::Syntax("invalid string".into()))),
+            };
+        }
+        let Some(raw) = self.text.get(start..=end) else {
+            return Err(self.stop(start, Problem::Syntax("invalid string".into())));
+        };
+        serde_json::from_str::<String>(raw)
+            .map(Cow::Owned)
+            .map_err(|err| self.stop(start, delegated(&err)))
+    }
+
+    /// At the first byte of a number: checks its grammar, and its range when it could be out
+    /// of range.
+    fn number(&mut self) -> Read<()> {
+        let bytes = self.bytes();
+        let start = self.pos;
+        let digits = |from: usize| {
+            bytes
+                .get(from..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count()
+        };
+        // One digit or more at `i`: how many, or the error at `i`.
+        let some_digits = |reader: &mut Self, i: usize| match digits(i) {
+            0 => {
+                reader.pos = i;
+                Err(reader.syntax("invalid number"))
+            }
+            n => Ok(n),
+        };
+        let mut i = start;
+        if bytes.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        i += match bytes.get(i) {
+            Some(b'0') => 1,
+            _ => some_digits(self, i)?,
+        };
+        if bytes.get(i) == Some(&b'.') {
+            i += 1;
+            i += some_digits(self, i)?;
+        }
+        let mut exponent = false;
+        if matches!(bytes.get(i), Some(b'e' | b'E')) {
+            exponent = true;
+            i += 1;
+            if matches!(bytes.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            i += some_digits(self, i)?;
+        }
+        self.pos = i;
+        // Without an exponent, only a number of more than 300 digits can exceed f64's range.
+        if exponent || i - start > 300 {
+            let text = self.text.get(start..i).unwrap_or_default();
+            if let Err(err) = serde_json::from_str::<f64>(text) {
+                return Err(self.stop(start, delegated(&err)));
+            }
+        }
+        Ok(())
+    }
+
+    /// At `t`, `f` or `n`: the literal.
+    fn literal(&mut self, word: &'static [u8]) -> Read<()> {
+        if self
+            .bytes()
+            .get(self.pos..)
+            .is_some_and(|rest| rest.starts_with(word))
+        {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.syntax("expected ident"))
+        }
+    }
+
+    /// Any value, validated and skipped; arrays and objects at `level` and below count toward
+    /// the depth limit.
+    fn skip(&mut self, level: usize) -> Read<()> {
+        match self.next_byte() {
+            Some(b'{') => {
+                self.enter(level)?;
+                self.pos += 1;
+                let mut members = Members::First;
+                while self.next_key(&mut members)?.is_some() {
+                    self.skip(level + 1)?;
+                }
+                Ok(())
+            }
+            Some(b'[') => {
+                self.enter(level)?;
+                self.pos += 1;
+                let mut members = Members::First;
+                while self.next_element(&mut members)? {
+                    self.skip(level + 1)?;
+                }
+                Ok(())
+            }
+            Some(b'"') => self.string().map(drop),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            None => Err(self.syntax("EOF while parsing a value")),
+            Some(_) => Err(self.syntax("expected value")),
+        }
+    }
+
+    /// A value that matters only if it is a string: `Some` the decoded string, `None` anything
+    /// else (skipped, depth counted).
+    fn string_or_skip(&mut self, level: usize) -> Read<Option<Cow<'a, str>>> {
+        if self.next_byte() == Some(b'"') {
+            self.string().map(Some)
+        } else {
+            self.skip(level).map(|()| None)
+        }
+    }
+
+    /// The body: an object or a batch.
+    fn top(&mut self) -> Read<Message> {
+        match self.next_byte() {
+            Some(b'{') => {
+                self.enter(1)?;
+                self.message(1).map(Message::Single)
+            }
+            Some(b'[') => {
+                self.enter(1)?;
+                let open = self.pos;
+                self.pos += 1;
+                let mut calls = Vec::new();
+                let mut members = Members::First;
+                while self.next_element(&mut members)? {
+                    let at = self.pos;
+                    if self.next_byte() != Some(b'{') {
+                        return Err(self.stop(at, Problem::NotAnObject));
+                    }
+                    self.enter(2)?;
+                    let call = self.message(2)?;
+                    if calls.len() >= self.max_batch {
+                        return Err(self.stop(at, Problem::BatchTooLarge));
+                    }
+                    calls.push(call);
+                }
+                if calls.is_empty() {
+                    return Err(self.stop(open, Problem::EmptyBatch));
+                }
+                Ok(Message::Batch(calls))
+            }
+            None => Err(self.syntax("EOF while parsing a value")),
+            Some(b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+                Err(self.stop(self.pos, Problem::NotAnObject))
+            }
+            Some(_) => Err(self.syntax("expected value")),
+        }
+    }
+
+    /// At the `{` of a message at `level`.
+    fn message(&mut self, level: usize) -> Read<Call> {
+        let object = self.pos;
+        self.pos += 1;
+        let inner = level + 1;
+        let mut version = false;
+        let mut method: Option<Cow<'a, str>> = None;
+        let mut id: Option<&'a str> = None;
+        let mut params: Option<Params<'a>> = None;
+        let mut result = false;
+        let mut error = false;
+        let mut members = Members::First;
+        while let Some((key, at)) = self.next_key(&mut members)? {
+            self.next_byte();
+            let value = self.pos;
+            let once = |seen: bool, member: &'static str| {
+                if seen {
+                    Err(Stop {
+                        at,
+                        problem: Problem::Duplicate(member),
+                    })
+                } else {
+                    Ok(())
+                }
+            };
+            match Member::of(&key) {
+                Member::Jsonrpc => {
+                    once(version, "jsonrpc")?;
+                    version = true;
+                    match self.string_or_skip(inner)? {
+                        Some(v) if v == "2.0" => {}
+                        _ => return Err(self.stop(value, Problem::BadVersion)),
+                    }
+                }
+                Member::Method => {
+                    once(method.is_some(), "method")?;
+                    match self.string_or_skip(inner)? {
+                        Some(v) => method = Some(v),
+                        None => return Err(self.stop(value, Problem::MethodNotString)),
+                    }
+                }
+                Member::Id => {
+                    once(id.is_some(), "id")?;
+                    id = Some(self.id()?);
+                }
+                Member::Params => {
+                    once(params.is_some(), "params")?;
+                    params = Some(self.params(inner)?);
+                }
+                Member::Result => {
+                    once(result, "result")?;
+                    result = true;
+                    self.skip(inner)?;
+                }
+                Member::Error => {
+                    once(error, "error")?;
+                    error = true;
+                    self.skip(inner)?;
+                }
+                Member::Other => self.skip(inner)?,
+            }
+        }
+        let refuse = |problem| {
+            Err(Stop {
+                at: object,
+                problem,
+            })
+        };
+        if !version {
+            return refuse(Problem::BadVersion);
+        }
+        let id = id.map(|raw| RequestId(raw.into()));
+        let Some(method) = method else {
+            return match (result, error, id) {
+                (false, false, _) => refuse(Problem::MissingMethod),
+                (true, true, _) => refuse(Problem::Ambiguous("both `result` and `error`")),
+                (_, _, None) => refuse(Problem::Ambiguous("a response without `id`")),
+                (_, _, Some(id)) => Ok(Call {
+                    kind: CallKind::Response,
+                    method: None,
+                    id: Some(id),
+                    target: None,
+                }),
+            };
+        };
+        if result || error {
+            return refuse(Problem::Ambiguous("`method` with `result` or `error`"));
+        }
+        let kind = match &id {
+            None => CallKind::Notification,
+            // MCP: "Unlike base JSON-RPC, the ID MUST NOT be null."
+            Some(id) if id.is_null() => return refuse(Problem::BadId),
+            Some(_) => CallKind::Request,
+        };
+        let target = match &*method {
+            "tools/call" => Some(target(params, "tools/call", "name")),
+            "prompts/get" => Some(target(params, "prompts/get", "name")),
+            "resources/read" => Some(target(params, "resources/read", "uri")),
+            _ => None,
+        };
+        let target = match target {
+            Some(Err(problem)) => return refuse(problem),
+            Some(Ok(target)) => Some(target),
+            None => None,
+        };
+        Ok(Call {
+            kind,
+            method: Some(method.into()),
+            id,
+            target,
+        })
+    }
+
+    /// The `id`: a string, a number or `null`, kept as written.
+    fn id(&mut self) -> Read<&'a str> {
+        let next = self.next_byte();
+        let start = self.pos;
+        match next {
+            Some(b'"') => self.string().map(drop)?,
+            Some(b'-' | b'0'..=b'9') => self.number()?,
+            Some(b'n') => self.literal(b"null")?,
+            None => return Err(self.syntax("EOF while parsing a value")),
+            Some(_) => return Err(self.stop(start, Problem::BadId)),
+        }
+        self.text
+            .get(start..self.pos)
+            .ok_or_else(|| self.stop(start, Problem::BadId))
+    }
+
+    /// `params`: an object (with `name` and `uri` read), an array or `null` (skipped).
+    fn params(&mut self, level: usize) -> Read<Params<'a>> {
+        let next = self.next_byte();
+        let start = self.pos;
+        match next {
+            Some(b'{') => {}
+            Some(b'[') => return self.skip(level).map(|()| Params::Other),
+            Some(b'n') => return self.literal(b"null").map(|()| Params::Other),
+            None => return Err(self.syntax("EOF while parsing a value")),
+            Some(b'"' | b'-' | b'0'..=b'9' | b't' | b'f') => {
+                return Err(self.stop(start, Problem::ParamsNotStructured));
+            }
+            Some(_) => return Err(self.syntax("expected value")),
+        }
+        self.enter(level)?;
+        self.pos += 1;
+        let inner = level + 1;
+        let mut name = None;
+        let mut uri = None;
+        let mut members = Members::First;
+        while let Some((key, at)) = self.next_key(&mut members)? {
+            let (slot, member) = match &*key {
+                "name" => (&mut name, "params.name"),
+                "uri" => (&mut uri, "params.uri"),
+                _ => {
+                    self.skip(inner)?;
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                return Err(self.stop(at, Problem::Duplicate(member)));
+            }
+            *slot = Some(self.string_or_skip(inner)?);
+        }
+        Ok(Params::Object { name, uri })
+    }
+}
+
+/// The target member of a `tools/call`, `prompts/get` or `resources/read`.
+fn target(
     params: Option<Params<'_>>,
     method: &'static str,
     member: &'static str,
-) -> Result<Box<str>, E> {
+) -> Result<Box<str>, Problem> {
     let value = match params {
         Some(Params::Object { name, uri }) => {
             if member == "name" {
@@ -437,240 +644,20 @@ fn target<E: de::Error>(
         _ => None,
     };
     match value {
-        None => Err(ctx.fail(Problem::MissingTarget(method, member))),
-        Some(None) => Err(ctx.fail(Problem::TargetNotString(method, member))),
+        None => Err(Problem::MissingTarget(method, member)),
+        Some(None) => Err(Problem::TargetNotString(method, member)),
         Some(Some(s)) => Ok(s.into()),
     }
 }
 
-/// Checks that a raw `id` is a string, a number or `null`, and one a full JSON parser accepts
-/// too (`RawValue` skips strings and numbers without checking escapes or ranges).
-fn check_id<E: de::Error>(ctx: &Ctx, raw: &RawValue) -> Result<(), E> {
-    let text = raw.get();
-    let valid = match text.as_bytes().first() {
-        Some(b'n') => return Ok(()),
-        Some(b'"') if !text.contains('\\') => return Ok(()),
-        Some(b'"' | b'-' | b'0'..=b'9') => serde_json::Deserializer::from_str(text)
-            .deserialize_any(IgnoredAny)
-            .is_ok(),
-        _ => return Err(ctx.fail(Problem::BadId)),
-    };
-    if valid {
-        Ok(())
-    } else {
-        Err(ctx.fail(Problem::IdSyntax))
-    }
-}
-
-/// `params`, with `name` and `uri` when it is an object: `Some(Some(s))` a string,
-/// `Some(None)` another value.
-enum Params<'de> {
-    Object {
-        name: Option<Option<Cow<'de, str>>>,
-        uri: Option<Option<Cow<'de, str>>>,
-    },
-    Other,
-}
-
-struct ParamsSeed<'c> {
-    ctx: &'c Ctx,
-    level: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for ParamsSeed<'_> {
-    type Value = Params<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Params<'de>, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ParamsSeed<'_> {
-    type Value = Params<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object or an array")
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Params<'de>, E> {
-        Err(self.ctx.fail(Problem::ParamsNotStructured))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Params<'de>, E> {
-        Err(self.ctx.fail(Problem::ParamsNotStructured))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Params<'de>, E> {
-        Err(self.ctx.fail(Problem::ParamsNotStructured))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Params<'de>, E> {
-        Err(self.ctx.fail(Problem::ParamsNotStructured))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Params<'de>, E> {
-        Err(self.ctx.fail(Problem::ParamsNotStructured))
-    }
-
-    /// `"params": null` reads as no params.
-    fn visit_unit<E: de::Error>(self) -> Result<Params<'de>, E> {
-        Ok(Params::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Params<'de>, A::Error> {
-        Skip {
-            ctx: self.ctx,
-            level: self.level,
-        }
-        .visit_seq(seq)?;
-        Ok(Params::Other)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Params<'de>, A::Error> {
-        let ctx = self.ctx;
-        ctx.enter(self.level)?;
-        let inner = self.level + 1;
-        let mut name = None;
-        let mut uri = None;
-        while let Some(member) = map.next_key_seed(ParamMemberSeed)? {
-            match member {
-                ParamMember::Name => {
-                    duplicate(ctx, name.is_some(), "params.name")?;
-                    name = Some(map.next_value_seed(StrSeed { ctx, level: inner })?);
-                }
-                ParamMember::Uri => {
-                    duplicate(ctx, uri.is_some(), "params.uri")?;
-                    uri = Some(map.next_value_seed(StrSeed { ctx, level: inner })?);
-                }
-                ParamMember::Other => map.next_value_seed(Skip { ctx, level: inner })?,
-            }
-        }
-        Ok(Params::Object { name, uri })
-    }
-}
-
-/// A value that matters only if it is a string: `Some` the decoded string (borrowed from the
-/// body when it has no escapes), `None` anything else (skipped, depth counted).
-struct StrSeed<'c> {
-    ctx: &'c Ctx,
-    level: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for StrSeed<'_> {
-    type Value = Option<Cow<'de, str>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StrSeed<'_> {
-    type Value = Option<Cow<'de, str>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v.to_owned())))
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Skip {
-            ctx: self.ctx,
-            level: self.level,
-        }
-        .visit_seq(seq)?;
-        Ok(None)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Skip {
-            ctx: self.ctx,
-            level: self.level,
-        }
-        .visit_map(map)?;
-        Ok(None)
-    }
-}
-
-/// Any value, validated and skipped; arrays and objects count toward the depth limit.
-/// (`IgnoredAny` would skip faster, but `serde_json` skips without telling the visitor about
-/// nesting, and without checking escapes or number ranges.)
-struct Skip<'c> {
-    ctx: &'c Ctx,
-    /// The depth of this value if it is an array or an object.
-    level: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for Skip<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Skip<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.ctx.enter(self.level)?;
-        while seq
-            .next_element_seed(Skip {
-                ctx: self.ctx,
-                level: self.level + 1,
-            })?
-            .is_some()
-        {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.ctx.enter(self.level)?;
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(Skip {
-                ctx: self.ctx,
-                level: self.level + 1,
-            })?;
-        }
-        Ok(())
-    }
+/// A `serde_json` error on a piece of the body, as a syntax problem without its position
+/// (which is relative to the piece; the reader knows where the piece is).
+#[cold]
+fn delegated(err: &serde_json::Error) -> Problem {
+    let text = err.to_string();
+    let suffix = format!(" at line {} column {}", err.line(), err.column());
+    let detail = text.strip_suffix(&suffix).unwrap_or(&text);
+    Problem::Syntax(Cow::Owned(detail.to_owned()))
 }
 
 #[cfg(test)]
@@ -678,6 +665,7 @@ mod tests {
     use super::*;
     use crate::jsonrpc::{INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR};
     use proptest::prelude::*;
+    use serde::de::IgnoredAny;
 
     fn ok(body: &str) -> Message {
         match peek(body.as_bytes(), &PeekLimits::default()) {
@@ -1141,6 +1129,44 @@ mod tests {
             })
     }
 
+    /// JSON text with every kind of value: escapes (surrogate pairs, lone surrogates),
+    /// numbers with exponents (some out of range), nesting.
+    fn json_text() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("false".to_owned()),
+            r"-?(0|[1-9][0-9]{0,3})(\.[0-9]{1,3})?([eE][+-]?[0-9]{1,3})?",
+            r#""([ -!#-\[\]-~é]|\\[nrtbf"\\/]|\\u[0-9a-fA-F]{4}|\\ud83d\\ude00|\\ud800){0,6}""#,
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec((r#""[a-z]{0,3}""#, inner), 0..4).prop_map(|members| {
+                    let members: Vec<String> =
+                        members.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        })
+    }
+
+    /// `text` with one byte deleted, inserted or replaced (or unchanged).
+    fn mutated(text: &str, how: u8, at: prop::sample::Index, byte: u8) -> Vec<u8> {
+        let mut bytes = text.as_bytes().to_vec();
+        let i = at.index(bytes.len() + 1);
+        match how {
+            1 if i < bytes.len() => {
+                bytes.remove(i);
+            }
+            2 => bytes.insert(i, byte),
+            3 if i < bytes.len() => bytes[i] = byte,
+            _ => {}
+        }
+        bytes
+    }
+
     proptest! {
         #[test]
         fn agrees_with_serde_json_value(parts in parts(), order in prop::collection::vec(0usize..8, 0..8)) {
@@ -1177,6 +1203,29 @@ mod tests {
                     };
                     prop_assert!(explained, "{}: {}", body, e);
                 }
+            }
+        }
+
+        /// The peeker calls a body invalid JSON exactly when `serde_json` does: it never
+        /// refuses valid JSON as a parse error, and never lets invalid JSON through.
+        #[test]
+        fn syntax_verdicts_match_serde_json(
+            params in json_text(),
+            how in 0u8..4,
+            at in any::<prop::sample::Index>(),
+            byte in prop::sample::select(b"{}[],:\"\\0123456789.eE+-tfnu x\n\x01\xc3".to_vec()),
+        ) {
+            let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"x/y","params":{params}}}"#);
+            let body = mutated(&body, how, at, byte);
+            let json = serde_json::from_slice::<serde_json::Value>(&body);
+            match peek(&body, &PeekLimits::default()) {
+                Ok(_) => prop_assert!(json.is_ok(), "{}", String::from_utf8_lossy(&body)),
+                Err(e @ PeekError::Syntax { .. }) => {
+                    prop_assert!(json.is_err(), "{}: {}", String::from_utf8_lossy(&body), e);
+                }
+                // Valid JSON that is not a valid message, or invalid JSON refused for its
+                // structure before the bad bytes were reached.
+                Err(_) => {}
             }
         }
 
