@@ -150,6 +150,10 @@ fn into_cond(val: Val) -> Cond {
             other => other,
         },
         Val::Bool(b) => Cond::Const(b),
+        // A boolean field alone reads as `field eq true`: the field-test path.
+        Val::Field(field) if field.ty() == FieldType::Bool => {
+            Cond::FieldTest(field, Test::BoolEq(true))
+        }
         other => Cond::Value(Box::new(other)),
     }
 }
@@ -431,12 +435,12 @@ impl Compiler<'_> {
                         });
                         return Val::Bool(false);
                     }
-                    let cond = if starts {
-                        Cond::StartsWith(Box::new(v), literal.clone(), fold)
+                    let test = if starts {
+                        Test::StartsWith(literal.clone(), fold)
                     } else {
-                        Cond::EndsWith(Box::new(v), literal.clone(), fold)
+                        Test::EndsWith(literal.clone(), fold)
                     };
-                    Val::Cond(Box::new(cond))
+                    Val::Cond(Box::new(Cond::Test(Box::new(v), test)))
                 };
                 match self.value(&args[0])? {
                     Typed::Scalar(v, Scalar::Bytes) => {

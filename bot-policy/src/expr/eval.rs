@@ -9,6 +9,7 @@ use std::ops::ControlFlow;
 
 use super::compile::compare_ord;
 use super::fields::Field;
+use super::matchers::Fold;
 use super::tree::{ArrayVal, Cond, Source, Test, Val};
 use crate::facts::RequestFacts;
 use crate::lists::ListValue;
@@ -74,42 +75,75 @@ fn is_static_resource(path: &str) -> bool {
     }
 }
 
+/// A field whose value is a string, borrowed from the request; `None` for the other fields
+/// and for `http.request.full_uri`, which is assembled in a buffer (see [`with_full_uri`]).
 #[inline]
-fn field<'x>(field: Field, facts: &RequestFacts<'x>) -> Value<'x> {
-    let bytes = |b: &'x [u8]| Value::Bytes(Cow::Borrowed(b));
+fn bytes_field<'x>(field: Field, facts: &RequestFacts<'x>) -> Option<&'x [u8]> {
     let bot = &facts.bot;
+    Some(match field {
+        Field::Method => facts.method.as_bytes(),
+        Field::Host => facts.host.as_bytes(),
+        Field::Path => facts.path().as_bytes(),
+        Field::Query => facts.query().as_bytes(),
+        Field::Uri => facts.target.as_bytes(),
+        Field::UserAgent => facts.user_agent,
+        Field::Referer => facts.headers.first("referer").unwrap_or(b""),
+        Field::Cookie => facts.headers.first("cookie").unwrap_or(b""),
+        Field::XForwardedFor => facts.headers.first("x-forwarded-for").unwrap_or(b""),
+        Field::Version => facts.version.as_bytes(),
+        Field::Country => facts.country.as_bytes(),
+        Field::VerifiedBotCategory => bot.verified_category().as_bytes(),
+        Field::BotName => bot.name.as_bytes(),
+        Field::BotOperator => bot.operator.as_bytes(),
+        Field::BotCategory => bot.category.as_bytes(),
+        Field::BotSignatureAgent => bot.signature_agent.as_bytes(),
+        _ => return None,
+    })
+}
+
+/// A field whose value is an integer; `None` for the other fields.
+#[inline]
+fn int_field(field: Field, facts: &RequestFacts<'_>) -> Option<i64> {
     match field {
-        Field::Method => bytes(facts.method.as_bytes()),
-        Field::Host => bytes(facts.host.as_bytes()),
-        Field::Path => bytes(facts.path().as_bytes()),
-        Field::Query => bytes(facts.query().as_bytes()),
-        Field::Uri => bytes(facts.target.as_bytes()),
+        Field::Asn => Some(i64::from(facts.asn)),
+        Field::Score => Some(i64::from(facts.bot.score.clamp(1, 99))),
+        _ => None,
+    }
+}
+
+/// A field whose value is a boolean; `None` for the other fields.
+#[inline]
+fn bool_field(field: Field, facts: &RequestFacts<'_>) -> Option<bool> {
+    let bot = &facts.bot;
+    Some(match field {
+        Field::Ssl => facts.scheme.eq_ignore_ascii_case("https"),
+        Field::VerifiedBot | Field::ClientBot | Field::BotVerified => bot.verified,
+        Field::StaticResource => is_static_resource(facts.path()),
+        Field::BotClaimed => bot.claimed,
+        Field::BotSigned => bot.signed,
+        Field::BotSpoofed => bot.spoofed,
+        _ => return None,
+    })
+}
+
+fn field<'x>(field: Field, facts: &RequestFacts<'x>) -> Value<'x> {
+    if let Some(b) = bytes_field(field, facts) {
+        return Value::Bytes(Cow::Borrowed(b));
+    }
+    if let Some(i) = int_field(field, facts) {
+        return Value::Int(i);
+    }
+    if let Some(b) = bool_field(field, facts) {
+        return Value::Bool(b);
+    }
+    match field {
         Field::FullUri => {
             let mut buf = Vec::new();
             build_full_uri(facts, &mut buf);
             Value::Bytes(Cow::Owned(buf))
         }
-        Field::UserAgent => bytes(facts.user_agent),
-        Field::Referer => bytes(facts.headers.first("referer").unwrap_or(b"")),
-        Field::Cookie => bytes(facts.headers.first("cookie").unwrap_or(b"")),
-        Field::XForwardedFor => bytes(facts.headers.first("x-forwarded-for").unwrap_or(b"")),
-        Field::Version => bytes(facts.version.as_bytes()),
-        Field::Ssl => Value::Bool(facts.scheme.eq_ignore_ascii_case("https")),
         Field::IpSrc => facts.client_ip.map_or(Value::Missing, Value::Ip),
-        Field::Country => bytes(facts.country.as_bytes()),
-        Field::Asn => Value::Int(i64::from(facts.asn)),
-        Field::Score => Value::Int(i64::from(bot.score.clamp(1, 99))),
-        Field::VerifiedBot | Field::ClientBot | Field::BotVerified => Value::Bool(bot.verified),
-        Field::VerifiedBotCategory => bytes(bot.verified_category().as_bytes()),
-        Field::StaticResource => Value::Bool(is_static_resource(facts.path())),
-        Field::BotName => bytes(bot.name.as_bytes()),
-        Field::BotOperator => bytes(bot.operator.as_bytes()),
-        Field::BotCategory => bytes(bot.category.as_bytes()),
-        Field::BotClaimed => Value::Bool(bot.claimed),
-        Field::BotSigned => Value::Bool(bot.signed),
-        Field::BotSpoofed => Value::Bool(bot.spoofed),
-        Field::BotSignatureAgent => bytes(bot.signature_agent.as_bytes()),
-        Field::Headers | Field::HeaderNames | Field::HeaderValues => Value::Missing,
+        _ => Value::Missing,
     }
 }
 
@@ -182,43 +216,32 @@ impl Cond {
     /// per-element expression.
     pub(crate) fn eval<'x>(&'x self, facts: &RequestFacts<'x>, element: Option<&'x [u8]>) -> bool {
         match self {
-            Cond::Const(b) => *b,
+            Cond::FieldTest(f, test) => test.holds_on(*f, facts),
             Cond::And(all) => all.iter().all(|c| c.eval(facts, element)),
             Cond::Or(any) => any.iter().any(|c| c.eval(facts, element)),
+            Cond::Not(inner) => !inner.eval(facts, element),
+            Cond::Const(b) => *b,
+            _ => self.eval_rest(facts, element),
+        }
+    }
+
+    /// The less common conditions, kept out of [`Cond::eval`] so that its frame stays small.
+    #[inline(never)]
+    fn eval_rest<'x>(&'x self, facts: &RequestFacts<'x>, element: Option<&'x [u8]>) -> bool {
+        match self {
+            Cond::FieldTest(..) | Cond::And(_) | Cond::Or(_) | Cond::Not(_) | Cond::Const(_) => {
+                self.eval(facts, element)
+            }
             Cond::Xor(operands) => operands
                 .iter()
                 .fold(false, |acc, c| acc ^ c.eval(facts, element)),
-            Cond::Not(inner) => !inner.eval(facts, element),
             Cond::Value(val) => matches!(val.value(facts, element), Value::Bool(true)),
-            Cond::FieldTest(f, test) => {
-                if *f == Field::FullUri {
-                    return with_full_uri(facts, |uri| {
-                        test.holds(Value::Bytes(Cow::Borrowed(uri)))
-                    });
-                }
-                test.holds(field(*f, facts))
-            }
             Cond::Test(val, test) => {
-                if let Val::Field(Field::FullUri) = **val {
-                    return with_full_uri(facts, |uri| {
-                        test.holds(Value::Bytes(Cow::Borrowed(uri)))
-                    });
+                if let Val::Field(f) = **val {
+                    return test.holds_on(f, facts);
                 }
                 test.holds(val.value(facts, element))
             }
-            Cond::StartsWith(val, literal, fold) => match val.value(facts, element) {
-                Value::Bytes(b) => b
-                    .get(..literal.len())
-                    .is_some_and(|head| fold.equals(head, literal)),
-                _ => false,
-            },
-            Cond::EndsWith(val, literal, fold) => match val.value(facts, element) {
-                Value::Bytes(b) => b
-                    .len()
-                    .checked_sub(literal.len())
-                    .is_some_and(|start| fold.equals(&b[start..], literal)),
-                _ => false,
-            },
             Cond::Any(array) => {
                 let mut found = false;
                 for_each_element(&array.source, facts, &mut |e| {
@@ -302,7 +325,35 @@ impl Val {
 }
 
 impl Test {
+    /// Whether the test holds on field `f`: the common case, read from the request in the type
+    /// the test needs, without building a [`Value`].
     #[inline]
+    pub(super) fn holds_on(&self, f: Field, facts: &RequestFacts<'_>) -> bool {
+        if f == Field::FullUri {
+            return with_full_uri(facts, |uri| self.holds(Value::Bytes(Cow::Borrowed(uri))));
+        }
+        let bytes = || bytes_field(f, facts);
+        match self {
+            Test::BytesEq(literal, fold) => bytes().is_some_and(|b| fold.equals(b, literal)),
+            Test::BytesNe(literal, fold) => bytes().is_some_and(|b| !fold.equals(b, literal)),
+            Test::StartsWith(literal, fold) => {
+                bytes().is_some_and(|b| starts_with(b, literal, *fold))
+            }
+            Test::EndsWith(literal, fold) => bytes().is_some_and(|b| ends_with(b, literal, *fold)),
+            Test::Contains(finder) => bytes().is_some_and(|b| finder.is_in(b)),
+            Test::Matches(regex) => bytes().is_some_and(|b| regex.is_match(b)),
+            Test::InStrings(set) => bytes().is_some_and(|b| set.contains(b)),
+            Test::IntCompare(op, literal) => {
+                int_field(f, facts).is_some_and(|i| compare_ord(i.cmp(literal), *op))
+            }
+            Test::BoolEq(want) => bool_field(f, facts) == Some(*want),
+            Test::InIps(set) if f == Field::IpSrc => {
+                facts.client_ip.is_some_and(|ip| set.contains(ip))
+            }
+            _ => self.holds(field(f, facts)),
+        }
+    }
+
     fn holds(&self, value: Value<'_>) -> bool {
         match (self, value) {
             (_, Value::Missing) => false,
@@ -311,6 +362,8 @@ impl Test {
             (Test::BytesOrder(op, literal), Value::Bytes(b)) => {
                 compare_ord((*b).cmp(&**literal), *op)
             }
+            (Test::StartsWith(literal, fold), Value::Bytes(b)) => starts_with(&b, literal, *fold),
+            (Test::EndsWith(literal, fold), Value::Bytes(b)) => ends_with(&b, literal, *fold),
             (Test::Contains(finder), Value::Bytes(b)) => finder.is_in(&b),
             (Test::Matches(regex), Value::Bytes(b)) => regex.is_match(&b),
             (Test::Wildcard(pattern), Value::Bytes(b)) => pattern.is_match(&b),
@@ -330,6 +383,20 @@ impl Test {
             _ => false,
         }
     }
+}
+
+fn starts_with(value: &[u8], literal: &[u8], fold: Fold) -> bool {
+    value
+        .get(..literal.len())
+        .is_some_and(|head| fold.equals(head, literal))
+}
+
+fn ends_with(value: &[u8], literal: &[u8], fold: Fold) -> bool {
+    value
+        .len()
+        .checked_sub(literal.len())
+        .and_then(|start| value.get(start..))
+        .is_some_and(|tail| fold.equals(tail, literal))
 }
 
 /// Feeds the value of a scalar field to `hasher` (the key of a rate limit).

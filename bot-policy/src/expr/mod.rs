@@ -52,6 +52,7 @@ pub(crate) mod fields;
 mod lex;
 pub(crate) mod matchers;
 mod parse;
+mod program;
 mod tree;
 
 use std::fmt;
@@ -64,6 +65,7 @@ use crate::lists::Lists;
 pub(crate) use compile::Note;
 pub(crate) use eval::hash_field;
 pub(crate) use fields::Field;
+use program::Program;
 use tree::Cond;
 
 /// Limits on what an expression may be. The defaults follow Cloudflare (4,096 bytes per
@@ -93,7 +95,8 @@ impl Default for Limits {
 #[derive(Clone)]
 pub struct Expression {
     source: Box<str>,
-    root: Cond,
+    program: Program,
+    constant: Option<bool>,
     fields: u64,
     notes: Vec<Note>,
 }
@@ -123,9 +126,14 @@ impl Expression {
         let tokens = lex::tokenize(source)?;
         let ast = parse::parse(source, tokens, limits.max_depth)?;
         let compiled = compile::compile(&ast, lists, limits)?;
+        let constant = match compiled.root {
+            Cond::Const(b) => Some(b),
+            _ => None,
+        };
         Ok(Expression {
             source: source.into(),
-            root: compiled.root,
+            program: Program::new(compiled.root),
+            constant,
             fields: compiled.fields,
             notes: compiled.notes,
         })
@@ -133,7 +141,7 @@ impl Expression {
 
     /// Whether the request matches.
     pub fn matches(&self, facts: &RequestFacts<'_>) -> bool {
-        self.root.eval(facts, None)
+        self.program.run(facts)
     }
 
     /// The expression as written.
@@ -144,10 +152,7 @@ impl Expression {
     /// `Some(value)` when the expression has the same value for every request (`true`, or a
     /// comparison that can never hold).
     pub fn constant(&self) -> Option<bool> {
-        match self.root {
-            Cond::Const(b) => Some(b),
-            _ => None,
-        }
+        self.constant
     }
 
     pub(crate) fn uses(&self, field: Field) -> bool {

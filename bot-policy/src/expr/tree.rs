@@ -22,8 +22,6 @@ pub(crate) enum Cond {
     Test(Box<Val>, Test),
     /// A comparison of a field with a literal (the common case, one indirection less).
     FieldTest(Field, Test),
-    StartsWith(Box<Val>, Box<[u8]>, Fold),
-    EndsWith(Box<Val>, Box<[u8]>, Fold),
     Any(Box<ArrayVal>),
     All(Box<ArrayVal>),
 }
@@ -71,6 +69,8 @@ pub(crate) enum Test {
     BytesEq(Box<[u8]>, Fold),
     BytesNe(Box<[u8]>, Fold),
     BytesOrder(CmpOp, Box<[u8]>),
+    StartsWith(Box<[u8]>, Fold),
+    EndsWith(Box<[u8]>, Fold),
     Contains(Substring),
     Matches(Box<regex::bytes::Regex>),
     Wildcard(Box<Wildcard>),
