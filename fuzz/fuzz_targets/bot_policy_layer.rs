@@ -101,9 +101,7 @@ fn layer() -> &'static BotPolicyLayer {
 }
 
 /// The service behind the layer: checks what the layer put in the extensions, answers `200`.
-fn service(
-    request: Request<()>,
-) -> std::future::Ready<Result<Response<()>, Infallible>> {
+fn service(request: Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>> {
     let decision = request.extensions().get::<PolicyDecision>();
     let verdict = decision.map(|d| d.verdict().name());
     assert!(
@@ -206,7 +204,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(header("content-type"), Some(&b"application/json"[..]));
         assert_eq!(header("cache-control"), Some(&b"no-store"[..]));
     } else {
-        assert_eq!(served, 1, "the service's answer without calling the service");
+        assert_eq!(
+            served, 1,
+            "the service's answer without calling the service"
+        );
         assert_eq!(status, StatusCode::OK);
         assert_eq!(header("content-type"), None);
     }
@@ -218,17 +219,27 @@ fuzz_target!(|data: &[u8]| {
         let retry = header("retry-after")
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.parse::<u64>().ok());
-        assert!(retry.is_some_and(|s| s >= 1), "429 with Retry-After {retry:?}");
+        assert!(
+            retry.is_some_and(|s| s >= 1),
+            "429 with Retry-After {retry:?}"
+        );
     }
     if charged == 1 {
-        assert_eq!(price_headers, 1, "charged with {price_headers} price headers");
+        assert_eq!(
+            price_headers, 1,
+            "charged with {price_headers} price headers"
+        );
         assert!(vouched, "charged without a vouched-for signature");
         assert_eq!(served, 1);
         assert_eq!(status, StatusCode::OK);
         assert_eq!(header("crawler-charged"), Some(PRICE.as_bytes()));
         assert_eq!(header("bot-policy-action"), Some(&b"charge"[..]));
     } else {
-        assert_eq!(header("crawler-charged"), None, "crawler-charged but not charged");
+        assert_eq!(
+            header("crawler-charged"),
+            None,
+            "crawler-charged but not charged"
+        );
         if status == StatusCode::OK {
             assert_ne!(
                 header("bot-policy-action"),

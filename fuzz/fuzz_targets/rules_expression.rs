@@ -4,7 +4,8 @@
 //! `$asns`). Never panics: neither compiling, nor evaluating a compiled expression against three
 //! fixed requests (huge and non-UTF-8 header values, IPv4 and IPv6 clients, every `bot.*` field,
 //! an empty request), nor rendering an error (`render`, `line_col`). An expression that reports
-//! itself constant (`Expression::constant`) has that value on every request.
+//! itself constant (`Expression::constant`) has that value on every request; the expression
+//! under `not`, `and` itself and `or not` itself keeps boolean logic.
 #![no_main]
 
 use bot_policy::{Expression, Limits};
@@ -19,6 +20,13 @@ fuzz_target!(|data: &[u8]| {
         Ok(expr) => {
             assert_eq!(expr.source(), src);
             let constant = expr.constant();
+            // The same expression under `not`, `and` and `or`: compiled into the jumps of the
+            // flat form, they must keep boolean logic.
+            let compose =
+                |text: String| Expression::compile_with(&text, lists(), &Limits::default()).ok();
+            let negated = compose(format!("not ({src}\n)"));
+            let both = compose(format!("({src}\n) and ({src}\n)"));
+            let either = compose(format!("({src}\n) or not ({src}\n)"));
             with_requests(|facts| {
                 let matched = expr.matches(facts);
                 if let Some(value) = constant {
@@ -26,6 +34,15 @@ fuzz_target!(|data: &[u8]| {
                         matched, value,
                         "constant() is {value}, yet {src:?} gave {matched} on {facts:?}"
                     );
+                }
+                if let Some(negated) = &negated {
+                    assert_eq!(negated.matches(facts), !matched, "not ({src:?})");
+                }
+                if let Some(both) = &both {
+                    assert_eq!(both.matches(facts), matched, "({src:?}) and itself");
+                }
+                if let Some(either) = &either {
+                    assert!(either.matches(facts), "({src:?}) or not itself");
                 }
             });
         }

@@ -107,7 +107,9 @@ pub fn check_match(catalog: &Catalog, reference: &Reference, user_agent: &[u8]) 
     let expected = reference.find(user_agent);
     assert_eq!(
         found.map(|e| &e.name),
-        expected.and_then(|i| catalog.entries().get(i)).map(|e| &e.name),
+        expected
+            .and_then(|i| catalog.entries().get(i))
+            .map(|e| &e.name),
         "match_user_agent({:?}) disagrees with the documented rules",
         String::from_utf8_lossy(user_agent)
     );
