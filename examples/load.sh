@@ -46,13 +46,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts the store (extra arguments passed on); sets $url and $token.
+# Starts the store (extra arguments passed on); sets $url, $token and $pid.
 start_store() {
     local name="$1"; shift
     local out="$work/$name.out"
     RUST_LOG=warn "${store_cpu[@]}" "$store" --addr 127.0.0.1:0 --data-dir "$work/data" --rate-limit-scale 1000000 "$@" \
         >"$out" 2>"$work/$name.err" &
-    pids+=("$!")
+    pid="$!"
+    pids+=("$pid")
     for _ in $(seq 1 100); do
         grep -q '^demo-credentials ' "$out" 2>/dev/null && break
         sleep 0.1
@@ -88,31 +89,42 @@ script() {
     fi
 }
 
-# Runs wrk against $1 with script $2; prints requests per second.
-# Runs wrk against $1 with script $2; prints requests per second.
+# CPU time the process $1 has used, in clock ticks (user + system).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Runs wrk against $1 with script $2, the store being process $3; prints requests per second
+# and requests per second of the store's CPU time.
 rate() {
-    local out
+    local out before after
+    before="$(cpu_ticks "$3")"
     out="$("${wrk_cpu[@]}" wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$2" "$1" 2>&1)"
+    after="$(cpu_ticks "$3")"
     if grep -q 'Non-2xx' <<<"$out"; then
         echo "load.sh: non-2xx answers:" >&2
         echo "$out" >&2
         exit 1
     fi
-    awk '/^Requests\/sec:/ {print $2}' <<<"$out"
+    awk -v ticks="$((after - before))" -v hz="$(getconf CLK_TCK)" '
+        /^[[:space:]]+[0-9]+ requests in/ {requests = $1}
+        /^Requests\/sec:/ {rps = $2}
+        END {printf "%s %.1f\n", rps, (ticks > 0) ? requests * hz / ticks : 0}' <<<"$out"
 }
 
 start_store layered
-layered_url="$url"; layered_token="$token"
+layered_url="$url"; layered_token="$token"; layered_pid="$pid"
 start_store bare --no-layers
-bare_url="$url"
+bare_url="$url"; bare_pid="$pid"
 
 best() { printf '%s\n' "$@" | sort -g | tail -1; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 # Each round runs the bare store, then the layered one, back to back; a round's ratio is
-# layered / bare. Reported: the best requests per second of each side, and the median (and the
-# range) of the rounds' ratios, which a shared machine's drifts disturb least.
-printf '%-28s %11s %12s %13s %15s\n' "tool call" "bare req/s" "layers req/s" "median ratio" "range"
+# layered / bare. Reported: the best requests per second of each side, the median (and the
+# range) of the rounds' ratios, which a shared machine's drifts disturb least, and the median
+# ratio of requests per second of the store's own CPU time (a store pinned to a CPU and kept
+# busy serves one request per so much CPU time; this ratio leaves out time the machine gave
+# to others).
+printf '%-28s %11s %12s %13s %15s %14s\n' "tool call" "bare req/s" "layers req/s" "median ratio" "range" "per CPU-s"
 for case in anonymous api-token; do
     if [ "$case" = anonymous ]; then
         script "$work/bare.lua" catalogue.list '{}' "" "$bare_url"
@@ -123,15 +135,17 @@ for case in anonymous api-token; do
         script "$work/layered.lua" inventory.check '{"slug":"scale"}' "$layered_token" "$layered_url"
         label="inventory.check (API token)"
     fi
-    bare=(); layered=(); ratios=()
+    bare=(); layered=(); ratios=(); cpu_ratios=()
     for _ in $(seq 1 "$rounds"); do
-        b="$(rate "$bare_url" "$work/bare.lua")"
-        l="$(rate "$layered_url" "$work/layered.lua")"
+        read -r b b_cpu < <(rate "$bare_url" "$work/bare.lua" "$bare_pid")
+        read -r l l_cpu < <(rate "$layered_url" "$work/layered.lua" "$layered_pid")
+        [ -n "$b" ] && [ -n "$l" ] || { echo "load.sh: a run failed" >&2; exit 1; }
         bare+=("$b"); layered+=("$l")
         ratios+=("$(awk -v l="$l" -v b="$b" 'BEGIN {print 100 * l / b}')")
+        cpu_ratios+=("$(awk -v l="$l_cpu" -v b="$b_cpu" 'BEGIN {print (b > 0) ? 100 * l / b : 0}')")
     done
     low="$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)"
     high="$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)"
-    printf '%-28s %11.0f %12.0f %12.1f%% %6.1f–%5.1f%%\n' "$label" "$(best "${bare[@]}")" \
-        "$(best "${layered[@]}")" "$(median "${ratios[@]}")" "$low" "$high"
+    printf '%-28s %11.0f %12.0f %12.1f%% %6.1f–%5.1f%% %13.1f%%\n' "$label" "$(best "${bare[@]}")" \
+        "$(best "${layered[@]}")" "$(median "${ratios[@]}")" "$low" "$high" "$(median "${cpu_ratios[@]}")"
 done
