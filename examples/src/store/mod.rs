@@ -68,7 +68,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tower::Layer;
+use tower::ServiceBuilder;
 use tower::util::MapRequestLayer;
 use web_bot_auth::layer::{DirectoryService, VerifyLayer};
 use web_bot_auth::profile::WebBotAuthVerifier;
@@ -545,12 +545,23 @@ async fn build(config: &StoreConfig, public_url: &str) -> Result<Built, StoreErr
         .route_service("/.well-known/http-message-signatures-directory", directory);
 
     let router = match config.layers {
-        Layers::All => pages
-            .route_service("/mcp", McpAuthLayer::new(gate).layer(mcp))
-            .layer(bot_policy)
-            .merge(well_known)
-            .layer(VerifyLayer::new(signatures).default_scheme(scheme_of(public_url)))
-            .layer(MapRequestLayer::new(peer_address)),
+        Layers::All => {
+            let verify = VerifyLayer::new(signatures).default_scheme(scheme_of(public_url));
+            // The MCP endpoint gets its layers composed around it once: `Router::layer` wraps
+            // each route in a new axum route per layer, which a call would cross one by one.
+            let mcp = ServiceBuilder::new()
+                .layer(MapRequestLayer::new(peer_address))
+                .layer(verify.clone())
+                .layer(bot_policy.clone())
+                .layer(McpAuthLayer::new(gate))
+                .service(mcp);
+            pages
+                .layer(bot_policy)
+                .merge(well_known)
+                .layer(verify)
+                .layer(MapRequestLayer::new(peer_address))
+                .route_service("/mcp", mcp)
+        }
         Layers::None => pages.route_service("/mcp", mcp).merge(well_known),
     };
 
