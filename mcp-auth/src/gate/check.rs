@@ -340,15 +340,14 @@ impl AuthGate {
                 .scopes_for(mode)
                 .or_else(|| requirement.scopes_for(AuthMode::Anonymous));
             match scopes {
+                Some(scopes) if hierarchy.satisfies(&granted, scopes) => {}
                 Some(scopes) => {
                     let missing = hierarchy.missing(&granted, scopes);
-                    if !missing.is_empty() {
-                        needed = needed.union(scopes);
-                        failure.get_or_insert((
-                            FailureReason::MissingScope,
-                            format!("missing scope {missing}"),
-                        ));
-                    }
+                    needed = needed.union(scopes);
+                    failure.get_or_insert((
+                        FailureReason::MissingScope,
+                        format!("missing scope {missing}"),
+                    ));
                 }
                 None => {
                     needed = needed.union(requirement.all_scopes());
