@@ -8,18 +8,19 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
 
 use super::challenge::json_response;
+use crate::classify::Classification;
 use crate::policy::Price;
 
-/// The request header with the exact price a crawler agrees to pay.
-pub(crate) const EXACT_PRICE: &str = "crawler-exact-price";
-/// The request header with the most a crawler agrees to pay.
-pub(crate) const MAX_PRICE: &str = "crawler-max-price";
-/// The response header with the price asked.
-const PRICE: &str = "crawler-price";
-/// The response header with the price charged.
-pub(crate) const CHARGED: &str = "crawler-charged";
-/// The response header with the error code.
-const ERROR: &str = "crawler-error";
+/// The request field with the exact price a crawler agrees to pay.
+pub const CRAWLER_EXACT_PRICE: &str = "crawler-exact-price";
+/// The request field with the most a crawler agrees to pay.
+pub const CRAWLER_MAX_PRICE: &str = "crawler-max-price";
+/// The response field with the price asked.
+pub const CRAWLER_PRICE: &str = "crawler-price";
+/// The response field with the price charged.
+pub const CRAWLER_CHARGED: &str = "crawler-charged";
+/// The response field with Cloudflare's error code for a refused exchange.
+pub const CRAWLER_ERROR: &str = "crawler-error";
 
 /// Who pays: the verified crawler.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,66 @@ pub struct Payer {
     pub keyid: Option<String>,
     /// How the crawler was verified: `signature` or `ip`.
     pub verified_by: &'static str,
+}
+
+impl Payer {
+    /// The payer `classification` describes, when its claim was verified strongly enough to
+    /// pay: by a Web Bot Auth signature, or by IP range when `accept_ip` is set (what
+    /// [`BotPolicyLayer::charge_ip_verified`](super::BotPolicyLayer::charge_ip_verified) sets
+    /// for the layer). `None` for anyone else: they learn the price, and cannot pay it.
+    pub fn from_classification(
+        classification: &Classification<'_>,
+        accept_ip: bool,
+    ) -> Option<Payer> {
+        let facts = classification.bot_facts();
+        Payer::verified(
+            classification.verified_by(),
+            accept_ip,
+            classification
+                .bot()
+                .map(|bot| (bot.name.as_str(), bot.operator.as_str())),
+            facts.signed.then_some(facts.signature_agent),
+        )
+    }
+
+    /// A crawler the service verified by its Web Bot Auth signature, from `signature_agent`
+    /// (an https URL), without the catalog's name for it.
+    pub fn verified_by_signature(signature_agent: impl Into<String>) -> Payer {
+        Payer {
+            bot: None,
+            operator: None,
+            signature_agent: Some(signature_agent.into()),
+            keyid: None,
+            verified_by: "signature",
+        }
+    }
+
+    /// The payer with the id of the key that signed (its JWK thumbprint).
+    pub fn with_keyid(mut self, keyid: impl Into<String>) -> Payer {
+        self.keyid = Some(keyid.into());
+        self
+    }
+
+    /// The payer, when `verified_by` is strong enough.
+    pub(crate) fn verified(
+        verified_by: Option<&'static str>,
+        accept_ip: bool,
+        bot: Option<(&str, &str)>,
+        signature_agent: Option<&str>,
+    ) -> Option<Payer> {
+        let verified_by = match verified_by {
+            Some("signature") => "signature",
+            Some("ip") if accept_ip => "ip",
+            _ => return None,
+        };
+        Some(Payer {
+            bot: bot.map(|(name, _)| name.to_owned()),
+            operator: bot.map(|(_, operator)| operator.to_owned()),
+            signature_agent: signature_agent.map(str::to_owned),
+            keyid: None,
+            verified_by,
+        })
+    }
 }
 
 /// One charge for the [`ChargeHook`] to bill: the crawler fetched `uri` and the service answered
@@ -113,49 +174,56 @@ where
     }
 }
 
-/// Whether the signature covers a header field (by name).
-pub(crate) type CoversField = Box<dyn Fn(&str) -> bool + Send + Sync>;
-
-/// What the crawler is, as far as paying goes.
-pub(crate) enum Standing {
-    /// Verified strongly enough to pay.
-    CanPay {
-        payer: Payer,
-        /// `Some(false)` when the signature is known not to cover the price header offered.
-        covers: Option<CoversField>,
-    },
-    /// Not verified (or only by IP, when that is not enough).
-    CannotPay,
-}
-
-/// The crawler's offer accepted: bill this price to this payer if the service answers `2xx`.
-pub(crate) struct Accepted {
+/// The crawler's offer accepted: bill [`price`](Self::price) to [`payer`](Self::payer) once the
+/// service answers `2xx`, and send the `2xx` with `crawler-charged: <price>`
+/// ([`CRAWLER_CHARGED`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Agreement {
+    /// The price to charge: the rule's, also when the crawler offered more.
     pub price: Price,
+    /// Who pays.
     pub payer: Payer,
 }
 
-/// A pay-per-crawl refusal: the status, Cloudflare's error code, and the price when the
-/// crawler may retry with one.
+/// A refused pay-per-crawl exchange: the status, Cloudflare's error code, and the price when
+/// the crawler may retry with one. [`into_response`](Self::into_response) is the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Refusal {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub price: Option<Price>,
+pub struct PaymentRefusal {
+    status: StatusCode,
+    code: &'static str,
+    price: Option<Price>,
 }
 
-impl Refusal {
+impl PaymentRefusal {
     fn new(status: StatusCode, code: &'static str, price: Option<Price>) -> Self {
-        Refusal {
+        PaymentRefusal {
             status,
             code,
             price,
         }
     }
 
-    /// The response: `status`, `crawler-error: code`, and `crawler-price` when the crawler may
-    /// retry with a price.
-    pub(crate) fn response(self) -> Response<Bytes> {
-        let Refusal {
+    /// `402` (pay this price), `400` (a malformed or unverifiable offer) or `403` (the crawler
+    /// cannot be billed).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Cloudflare's error code, e.g. `MissingCrawlerPrice`, sent in [`CRAWLER_ERROR`].
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The price the crawler may retry with (sent in [`CRAWLER_PRICE`]), for a `402`.
+    pub fn price(&self) -> Option<Price> {
+        self.price
+    }
+
+    /// The response: the status, `crawler-error: <code>`, `crawler-price` when the crawler may
+    /// retry with a price, and a short JSON body.
+    pub fn into_response(self) -> Response<Bytes> {
+        let PaymentRefusal {
             status,
             code,
             price,
@@ -168,45 +236,92 @@ impl Refusal {
         };
         let mut response = json_response(status, body);
         let headers = response.headers_mut();
-        headers.insert(ERROR, HeaderValue::from_static(code));
+        headers.insert(CRAWLER_ERROR, HeaderValue::from_static(code));
         if let Some(price) = price
             && let Ok(value) = HeaderValue::try_from(price.to_string())
         {
-            headers.insert(PRICE, value);
+            headers.insert(CRAWLER_PRICE, value);
         }
         response
     }
 }
 
-/// Runs the price exchange for a request a `charge` rule decided.
+/// Runs the pay-per-crawl price exchange for a request a `charge` rule decided (a
+/// [`Verdict::Charge`](crate::Verdict::Charge) with `price`), for services that do not run
+/// [`BotPolicyLayer`](super::BotPolicyLayer) (which does this itself).
+///
+/// `headers` are the request's; `payer` is who pays when the crawler is verified strongly
+/// enough ([`Payer::from_classification`]), `None` otherwise; `covers` says whether the
+/// crawler's signature covers a header field (by lower-case name), when that is known
+/// (`web-bot-auth`'s `VerifiedAgent::covers_field`): a price field the signature does not
+/// cover is refused, so that a replayed request cannot change the offer.
+///
+/// On [`Agreement`], pass the request on; if the service answers `2xx`, bill the agreement and
+/// add `crawler-charged` (if billing fails, answer [`ChargeError::response`] instead of the
+/// content). On [`PaymentRefusal`], answer its response.
+///
+/// ```
+/// use bot_policy::layer::{negotiate, Payer, CRAWLER_EXACT_PRICE};
+/// use bot_policy::policy::Price;
+/// use http::HeaderMap;
+///
+/// let price: Price = "USD 0.01".parse().unwrap();
+/// let payer = || Some(Payer::verified_by_signature("https://crawler.example"));
+///
+/// // First the crawler learns the price...
+/// let refusal = negotiate(price, &HeaderMap::new(), payer(), None).unwrap_err();
+/// assert_eq!(refusal.status(), 402);
+/// assert_eq!(refusal.code(), "MissingCrawlerPrice");
+/// assert_eq!(refusal.price(), Some(price));
+///
+/// // ...then it offers it, and the service bills it for the content.
+/// let mut headers = HeaderMap::new();
+/// headers.insert(CRAWLER_EXACT_PRICE, "USD 0.01".parse().unwrap());
+/// let agreement = negotiate(price, &headers, payer(), None).unwrap();
+/// assert_eq!(agreement.price, price);
+///
+/// // A crawler nobody verified is never charged.
+/// assert_eq!(negotiate(price, &headers, None, None).unwrap_err().code(), "StrongAuthRequired");
+/// ```
+pub fn negotiate(
+    price: Price,
+    headers: &HeaderMap,
+    payer: Option<Payer>,
+    covers: Option<&dyn Fn(&str) -> bool>,
+) -> Result<Agreement, PaymentRefusal> {
+    exchange(price, headers, payer, covers, true)
+}
+
+/// [`negotiate`], refusing with `403` `PaymentFailed` when there is no billing (`can_bill`).
 pub(crate) fn exchange(
     price: Price,
     headers: &HeaderMap,
-    standing: Standing,
+    payer: Option<Payer>,
+    covers: Option<&dyn Fn(&str) -> bool>,
     can_bill: bool,
-) -> Result<Accepted, Refusal> {
-    let exact = single(headers, EXACT_PRICE)?;
-    let max = single(headers, MAX_PRICE)?;
+) -> Result<Agreement, PaymentRefusal> {
+    let exact = single(headers, CRAWLER_EXACT_PRICE)?;
+    let max = single(headers, CRAWLER_MAX_PRICE)?;
     let (offer, header) = match (exact, max) {
         (None, None) => {
-            return Err(Refusal::new(
+            return Err(PaymentRefusal::new(
                 StatusCode::PAYMENT_REQUIRED,
                 "MissingCrawlerPrice",
                 Some(price),
             ));
         }
         (Some(_), Some(_)) => {
-            return Err(Refusal::new(
+            return Err(PaymentRefusal::new(
                 StatusCode::BAD_REQUEST,
                 "ConflictingPriceHeaders",
                 None,
             ));
         }
-        (Some(value), None) => (value, EXACT_PRICE),
-        (None, Some(value)) => (value, MAX_PRICE),
+        (Some(value), None) => (value, CRAWLER_EXACT_PRICE),
+        (None, Some(value)) => (value, CRAWLER_MAX_PRICE),
     };
-    let Standing::CanPay { payer, covers } = standing else {
-        return Err(Refusal::new(
+    let Some(payer) = payer else {
+        return Err(PaymentRefusal::new(
             StatusCode::BAD_REQUEST,
             "StrongAuthRequired",
             None,
@@ -217,31 +332,31 @@ pub(crate) fn exchange(
         .ok()
         .and_then(|text| text.parse::<Price>().ok())
     else {
-        return Err(Refusal::new(
+        return Err(PaymentRefusal::new(
             StatusCode::BAD_REQUEST,
             "InvalidCrawlerPriceValue",
             None,
         ));
     };
     if covers.is_some_and(|covers| !covers(header)) {
-        return Err(Refusal::new(
+        return Err(PaymentRefusal::new(
             StatusCode::BAD_REQUEST,
             "InvalidSignature",
             None,
         ));
     }
-    let agreed = if header == EXACT_PRICE {
+    let agreed = if header == CRAWLER_EXACT_PRICE {
         offered == price
     } else {
         offered.currency() == price.currency() && offered.micros() >= price.micros()
     };
     if !agreed {
-        let code = if header == EXACT_PRICE {
+        let code = if header == CRAWLER_EXACT_PRICE {
             "InvalidCrawlerExactPrice"
         } else {
             "InvalidCrawlerMaxPrice"
         };
-        return Err(Refusal::new(
+        return Err(PaymentRefusal::new(
             StatusCode::PAYMENT_REQUIRED,
             code,
             Some(price),
@@ -252,17 +367,24 @@ pub(crate) fn exchange(
             target: "bot_policy::decision",
             "a charge rule matched but the layer has no charge hook: refusing to serve unbilled"
         );
-        return Err(Refusal::new(StatusCode::FORBIDDEN, "PaymentFailed", None));
+        return Err(PaymentRefusal::new(
+            StatusCode::FORBIDDEN,
+            "PaymentFailed",
+            None,
+        ));
     }
-    Ok(Accepted { price, payer })
+    Ok(Agreement { price, payer })
 }
 
 /// The one value of `name`; more than one is malformed.
-fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h HeaderValue>, Refusal> {
+fn single<'h>(
+    headers: &'h HeaderMap,
+    name: &str,
+) -> Result<Option<&'h HeaderValue>, PaymentRefusal> {
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
         (first, None) => Ok(first),
-        (Some(_), Some(_)) | (None, Some(_)) => Err(Refusal::new(
+        (Some(_), Some(_)) | (None, Some(_)) => Err(PaymentRefusal::new(
             StatusCode::BAD_REQUEST,
             "InvalidCrawlerPriceValue",
             None,
@@ -270,15 +392,19 @@ fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h HeaderVal
     }
 }
 
-/// The response to a charge the hook refused.
-pub(crate) fn failed(error: &ChargeError) -> Response<Bytes> {
-    match error {
-        ChargeError::Declined(_) => {
-            Refusal::new(StatusCode::FORBIDDEN, "PaymentFailed", None).response()
+impl ChargeError {
+    /// The answer instead of the content: `403` `PaymentFailed` for [`Declined`](Self::Declined),
+    /// `503` for [`Unavailable`](Self::Unavailable).
+    pub fn response(&self) -> Response<Bytes> {
+        match self {
+            ChargeError::Declined(_) => {
+                PaymentRefusal::new(StatusCode::FORBIDDEN, "PaymentFailed", None)
+            }
+            ChargeError::Unavailable(_) => {
+                PaymentRefusal::new(StatusCode::SERVICE_UNAVAILABLE, "InternalError", None)
+            }
         }
-        ChargeError::Unavailable(_) => {
-            Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "InternalError", None).response()
-        }
+        .into_response()
     }
 }
 
@@ -300,11 +426,8 @@ mod tests {
         }
     }
 
-    fn can_pay() -> Standing {
-        Standing::CanPay {
-            payer: payer(),
-            covers: None,
-        }
+    fn can_pay() -> Option<Payer> {
+        Some(payer())
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -315,15 +438,18 @@ mod tests {
         map
     }
 
-    fn code(result: Result<Accepted, Refusal>) -> (u16, String, Option<String>) {
-        match result.map_err(Refusal::response) {
+    fn code(result: Result<Agreement, PaymentRefusal>) -> (u16, String, Option<String>) {
+        match result.map_err(PaymentRefusal::into_response) {
             Ok(_) => (200, String::new(), None),
             Err(response) => (
                 response.status().as_u16(),
-                response.headers()[ERROR].to_str().unwrap_or("").to_owned(),
+                response.headers()[CRAWLER_ERROR]
+                    .to_str()
+                    .unwrap_or("")
+                    .to_owned(),
                 response
                     .headers()
-                    .get(PRICE)
+                    .get(CRAWLER_PRICE)
                     .map(|v| v.to_str().unwrap_or("").to_owned()),
             ),
         }
@@ -332,27 +458,27 @@ mod tests {
     #[test]
     fn the_exchange_follows_cloudflares_codes() {
         let p = price("USD 0.01");
-        let run = |pairs: &[(&'static str, &'static str)], standing| {
-            code(exchange(p, &headers(pairs), standing, true))
+        let run = |pairs: &[(&'static str, &'static str)], payer| {
+            code(negotiate(p, &headers(pairs), payer, None))
         };
         assert_eq!(
             run(&[], can_pay()),
             (402, "MissingCrawlerPrice".into(), Some("USD 0.01".into()))
         );
-        assert_eq!(run(&[(EXACT_PRICE, "USD 0.01")], can_pay()).0, 200);
-        assert_eq!(run(&[(EXACT_PRICE, "USD 0.010")], can_pay()).0, 200);
+        assert_eq!(run(&[(CRAWLER_EXACT_PRICE, "USD 0.01")], can_pay()).0, 200);
+        assert_eq!(run(&[(CRAWLER_EXACT_PRICE, "USD 0.010")], can_pay()).0, 200);
         assert_eq!(
-            run(&[(EXACT_PRICE, "USD 0.02")], can_pay()),
+            run(&[(CRAWLER_EXACT_PRICE, "USD 0.02")], can_pay()),
             (
                 402,
                 "InvalidCrawlerExactPrice".into(),
                 Some("USD 0.01".into())
             )
         );
-        assert_eq!(run(&[(MAX_PRICE, "USD 0.05")], can_pay()).0, 200);
-        assert_eq!(run(&[(MAX_PRICE, "USD 0.01")], can_pay()).0, 200);
+        assert_eq!(run(&[(CRAWLER_MAX_PRICE, "USD 0.05")], can_pay()).0, 200);
+        assert_eq!(run(&[(CRAWLER_MAX_PRICE, "USD 0.01")], can_pay()).0, 200);
         assert_eq!(
-            run(&[(MAX_PRICE, "USD 0.009")], can_pay()),
+            run(&[(CRAWLER_MAX_PRICE, "USD 0.009")], can_pay()),
             (
                 402,
                 "InvalidCrawlerMaxPrice".into(),
@@ -360,62 +486,115 @@ mod tests {
             )
         );
         assert_eq!(
-            run(&[(MAX_PRICE, "EUR 5")], can_pay()).1,
+            run(&[(CRAWLER_MAX_PRICE, "EUR 5")], can_pay()).1,
             "InvalidCrawlerMaxPrice"
         );
         assert_eq!(
             run(
-                &[(MAX_PRICE, "USD 1"), (EXACT_PRICE, "USD 0.01")],
+                &[
+                    (CRAWLER_MAX_PRICE, "USD 1"),
+                    (CRAWLER_EXACT_PRICE, "USD 0.01")
+                ],
                 can_pay()
             ),
             (400, "ConflictingPriceHeaders".into(), None)
         );
         assert_eq!(
-            run(&[(MAX_PRICE, "a lot")], can_pay()),
+            run(&[(CRAWLER_MAX_PRICE, "a lot")], can_pay()),
             (400, "InvalidCrawlerPriceValue".into(), None)
         );
         assert_eq!(
-            run(&[(MAX_PRICE, "USD 1"), (MAX_PRICE, "USD 2")], can_pay()),
+            run(
+                &[(CRAWLER_MAX_PRICE, "USD 1"), (CRAWLER_MAX_PRICE, "USD 2")],
+                can_pay()
+            ),
             (400, "InvalidCrawlerPriceValue".into(), None)
         );
         // Unverified crawlers learn the price, and are never charged.
-        assert_eq!(run(&[], Standing::CannotPay).0, 402);
+        assert_eq!(run(&[], None).0, 402);
         assert_eq!(
-            run(&[(MAX_PRICE, "USD 1")], Standing::CannotPay),
+            run(&[(CRAWLER_MAX_PRICE, "USD 1")], None),
             (400, "StrongAuthRequired".into(), None)
         );
     }
 
     #[test]
     fn an_uncovered_price_header_is_refused() {
-        let standing = Standing::CanPay {
-            payer: payer(),
-            covers: Some(Box::new(|name: &str| name == EXACT_PRICE)),
-        };
-        let h = headers(&[(MAX_PRICE, "USD 1")]);
+        let covers = |name: &str| name == CRAWLER_EXACT_PRICE;
+        let h = headers(&[(CRAWLER_MAX_PRICE, "USD 1")]);
         assert_eq!(
-            code(exchange(price("USD 0.01"), &h, standing, true)).1,
+            code(negotiate(price("USD 0.01"), &h, can_pay(), Some(&covers))).1,
             "InvalidSignature"
         );
+        let h = headers(&[(CRAWLER_EXACT_PRICE, "USD 0.01")]);
+        let agreement = negotiate(price("USD 0.01"), &h, can_pay(), Some(&covers));
+        assert_eq!(agreement.map(|a| a.payer), Ok(payer()));
     }
 
     #[test]
     fn without_a_hook_nobody_pays() {
-        let h = headers(&[(EXACT_PRICE, "USD 0.01")]);
+        let h = headers(&[(CRAWLER_EXACT_PRICE, "USD 0.01")]);
         assert_eq!(
-            code(exchange(price("USD 0.01"), &h, can_pay(), false)),
+            code(exchange(price("USD 0.01"), &h, can_pay(), None, false)),
             (403, "PaymentFailed".into(), None)
+        );
+    }
+
+    #[test]
+    fn only_verified_classifications_pay() {
+        use crate::catalog::Catalog;
+        use crate::classify::{Classifier, Signals, SignatureOutcome};
+        use crate::ranges::RangeRegistry;
+
+        let classifier = Classifier::new(Catalog::builtin(), RangeRegistry::builtin());
+        let gptbot = "Mozilla/5.0 (compatible; GPTBot/1.2; +https://openai.com/gptbot)";
+        let classify = |user_agent: &str, signature| {
+            let signals = Signals {
+                user_agent: user_agent.as_bytes(),
+                client_ip: "203.0.113.9".parse().ok(),
+                signature,
+                headers: None,
+            };
+            Payer::from_classification(&classifier.classify(&signals), true)
+        };
+        let signed = classify(
+            gptbot,
+            SignatureOutcome::Verified {
+                agent: "https://chatgpt.com",
+            },
+        );
+        let Some(signed) = signed else {
+            panic!("a verified signature pays");
+        };
+        assert_eq!(signed.verified_by, "signature");
+        assert_eq!(signed.bot.as_deref(), Some("GPTBot"));
+        assert_eq!(signed.operator.as_deref(), Some("OpenAI"));
+        assert_eq!(
+            signed.signature_agent.as_deref(),
+            Some("https://chatgpt.com")
+        );
+        assert_eq!(
+            signed.with_keyid("k1").keyid.as_deref(),
+            Some("k1"),
+            "the key id is kept"
+        );
+        // A claim from the wrong address, an invalid signature, a browser: nobody to bill.
+        assert_eq!(classify(gptbot, SignatureOutcome::Absent), None);
+        assert_eq!(classify(gptbot, SignatureOutcome::Invalid), None);
+        assert_eq!(
+            classify("Mozilla/5.0 Firefox/128.0", SignatureOutcome::Absent),
+            None
         );
     }
 
     #[test]
     fn hook_failures_map_to_statuses() {
         assert_eq!(
-            failed(&ChargeError::Declined("no funds".into())).status(),
+            ChargeError::Declined("no funds".into()).response().status(),
             403
         );
         assert_eq!(
-            failed(&ChargeError::Unavailable("down".into())).status(),
+            ChargeError::Unavailable("down".into()).response().status(),
             503
         );
     }

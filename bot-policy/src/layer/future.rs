@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::body::BotPolicyBody;
-use super::charge::{self, Accepted, ChargeFuture, ChargeHook, ChargeRequest};
+use super::charge::{Agreement, CRAWLER_CHARGED, ChargeFuture, ChargeHook, ChargeRequest};
 use super::layer::{Action, Judgement, Settings};
 use super::record::PolicyDecision;
 
@@ -25,7 +25,7 @@ pub(crate) struct PendingCharge {
 
 impl PendingCharge {
     pub(crate) fn new<B>(
-        accepted: Accepted,
+        accepted: Agreement,
         hook: Arc<dyn ChargeHook>,
         request: &Request<B>,
         decision: &PolicyDecision,
@@ -239,7 +239,7 @@ where
                         Ok(()) => {
                             let mut response = response.map(BotPolicyBody::inner);
                             if let Some(charged) = charged.take() {
-                                response.headers_mut().insert(charge::CHARGED, charged);
+                                response.headers_mut().insert(CRAWLER_CHARGED, charged);
                             }
                             response
                         }
@@ -250,7 +250,7 @@ where
                                 "pay-per-crawl charge failed; the content is withheld"
                             );
                             drop(response);
-                            charge::failed(&error).map(BotPolicyBody::own)
+                            error.response().map(BotPolicyBody::own)
                         }
                     };
                     return Poll::Ready(Ok(finish(response, this.headers)));

@@ -10,7 +10,7 @@ use tower_layer::Layer;
 use super::challenge::{
     Challenge, ChallengeResponder, ChallengeResponse, DefaultChallenge, json_response,
 };
-use super::charge::{self, Accepted, ChargeHook, CoversField, Payer, Standing};
+use super::charge::{self, Agreement, ChargeHook, Payer};
 use super::record::{PolicyDecision, RequestClassification};
 use super::service::BotPolicyService;
 use crate::classify::{
@@ -53,7 +53,7 @@ pub(crate) enum Action {
     /// Call the service.
     Pass,
     /// Call the service; bill if it answers `2xx`.
-    PassCharged(Accepted),
+    PassCharged(Agreement),
     /// Answer with this instead.
     Respond(Response<Bytes>),
 }
@@ -222,10 +222,11 @@ impl Settings {
             }
             Verdict::RateLimited { retry_after } => Action::Respond(rate_limited(retry_after)),
             Verdict::Charge(price) => {
-                let standing = self.standing(&record, signature);
-                match charge::exchange(price, headers, standing, self.charge_hook.is_some()) {
-                    Ok(accepted) => Action::PassCharged(accepted),
-                    Err(refusal) => Action::Respond(refusal.response()),
+                let (payer, covers) = self.payer(&record, signature);
+                let can_bill = self.charge_hook.is_some();
+                match charge::exchange(price, headers, payer, covers.as_deref(), can_bill) {
+                    Ok(agreement) => Action::PassCharged(agreement),
+                    Err(refusal) => Action::Respond(refusal.into_response()),
                 }
             }
             // `Verdict` is non-exhaustive for users; a verdict this layer does not know is refused.
@@ -270,32 +271,32 @@ impl Settings {
         Signature::Absent
     }
 
-    /// Whether (and as whom) the client can pay.
-    fn standing(&self, record: &RequestClassification, signature: Signature<'_>) -> Standing {
-        let verified_by = match record.verified_by() {
-            Some("signature") => "signature",
-            Some("ip") if self.charge_ip_verified => "ip",
-            _ => return Standing::CannotPay,
+    /// Who pays, when the client is verified strongly enough; and, when `web-bot-auth`
+    /// verified its signature, whether that covers a header field.
+    #[allow(clippy::type_complexity)]
+    fn payer<'s>(
+        &self,
+        record: &RequestClassification,
+        signature: Signature<'s>,
+    ) -> (Option<Payer>, Option<Box<dyn Fn(&str) -> bool + 's>>) {
+        let Some(payer) = Payer::verified(
+            record.verified_by(),
+            self.charge_ip_verified,
+            record
+                .bot()
+                .map(|bot| (bot.name.as_str(), bot.operator.as_str())),
+            record.signature_agent(),
+        ) else {
+            return (None, None);
         };
-        let mut keyid = None;
-        let covers: Option<CoversField> = match signature {
+        match signature {
             #[cfg(feature = "web-bot-auth")]
-            Signature::WebBotAuth(agent) if verified_by == "signature" => {
-                keyid = Some(agent.keyid.clone());
-                let agent = agent.clone();
-                Some(Box::new(move |name: &str| agent.covers_field(name)))
-            }
-            _ => None,
-        };
-        let bot = record.bot();
-        let payer = Payer {
-            bot: bot.map(|b| b.name.clone()),
-            operator: bot.map(|b| b.operator.clone()),
-            signature_agent: record.signature_agent().map(str::to_owned),
-            keyid: keyid.take(),
-            verified_by,
-        };
-        Standing::CanPay { payer, covers }
+            Signature::WebBotAuth(agent) if payer.verified_by == "signature" => (
+                Some(payer.with_keyid(agent.keyid.clone())),
+                Some(Box::new(move |name: &str| agent.covers_field(name))),
+            ),
+            _ => (Some(payer), None),
+        }
     }
 
     /// Metrics, and one `tracing` event per decision that is not `allow`.

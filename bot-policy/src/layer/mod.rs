@@ -84,6 +84,9 @@
 //! An explicit block, or any rule that decides before the `charge` rule, wins over any price
 //! header: the price headers are looked at only when a `charge` rule decided.
 //!
+//! A service that does not run tower layers (actix-web) runs the same exchange with
+//! [`negotiate`], given a [`Payer`] from its classification.
+//!
 //! # Rate limits shared through Redis
 //!
 //! When the policy's `rate_limit` rules are counted in Redis (feature `redis`,
@@ -114,7 +117,10 @@ mod service;
 
 pub use body::BotPolicyBody;
 pub use challenge::{Challenge, ChallengeResponder, ChallengeResponse, DefaultChallenge};
-pub use charge::{ChargeError, ChargeHook, ChargeRequest, Payer};
+pub use charge::{
+    Agreement, CRAWLER_CHARGED, CRAWLER_ERROR, CRAWLER_EXACT_PRICE, CRAWLER_MAX_PRICE,
+    CRAWLER_PRICE, ChargeError, ChargeHook, ChargeRequest, Payer, PaymentRefusal, negotiate,
+};
 pub use future::ResponseFuture;
 pub use layer::{BotPolicyLayer, PeerAddr};
 pub use record::{ClaimedBot, PolicyDecision, RequestClassification};
