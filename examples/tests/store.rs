@@ -6,26 +6,21 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::store_command;
+use common::{
+    GPTBOT, assert_pay_per_crawl, browser_get, call, get_with, header, mcp_client, signed_get,
+    start_listening, store_command,
+};
 use examples::store::{DEMO_CRAWLER_AGENT, RunningStore, StoreConfig, start};
 use mcp_auth::AuthMode;
 use mcp_auth::clock::{Clock, ManualClock, SystemClock};
 use mcp_auth::ratelimit::{Quota, RateLimitClass, RateLimits};
-use rmcp::ServiceExt;
-use rmcp::model::CallToolRequestParams;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
-use web_bot_auth::component::ComponentIdentifier;
-use web_bot_auth::keys::SigningKey;
-use web_bot_auth::profile_signer::WebBotAuthSigner;
-
-const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
 
 /// A store on a free loopback port with data in `dir`, the given clock and limits.
 async fn store_in(
@@ -41,39 +36,6 @@ async fn store_in(
         config.rate_limits = limits;
     }
     start(config).await.unwrap()
-}
-
-/// An `rmcp` client of `url`, authenticating with `bearer`.
-async fn mcp_client(
-    url: &str,
-    bearer: Option<&str>,
-) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
-    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
-    if let Some(token) = bearer {
-        config = config.auth_header(token.to_owned());
-    }
-    let transport = StreamableHttpClientTransport::from_config(config);
-    ().serve(transport).await.unwrap()
-}
-
-/// Calls `tool` with `arguments`; returns (is_error, the first text content parsed as JSON or
-/// as a string).
-async fn call(
-    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
-    tool: &'static str,
-    arguments: Value,
-) -> (bool, Value) {
-    let Value::Object(arguments) = arguments else {
-        panic!("arguments must be an object")
-    };
-    let result = client
-        .call_tool(CallToolRequestParams::new(tool).with_arguments(arguments))
-        .await
-        .unwrap();
-    let result = serde_json::to_value(&result).unwrap();
-    let text = result["content"][0]["text"].as_str().unwrap_or_default();
-    let content = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()));
-    (result["isError"].as_bool().unwrap_or(false), content)
 }
 
 /// A raw JSON-RPC `tools/call` body.
@@ -94,14 +56,6 @@ async fn post_mcp(url: &str, bearer: Option<&str>, body: String) -> reqwest::Res
         request = request.bearer_auth(token);
     }
     request.send().await.unwrap()
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -416,54 +370,17 @@ async fn rate_limits_are_reached_and_recover() {
     store.stop().await.unwrap();
 }
 
-/// Signs a GET of `url` as the demo crawler (covering `cover` too) and sends it.
-async fn signed_get(
-    key: &str,
-    url: &str,
-    extra: &[(&str, &str)],
-    cover: Option<&str>,
-) -> reqwest::Response {
-    let key = SigningKey::from_jwk_json(key).unwrap();
-    let mut signer = WebBotAuthSigner::new(key, DEMO_CRAWLER_AGENT).unwrap();
-    if let Some(name) = cover {
-        signer = signer.cover(ComponentIdentifier::field(name).unwrap());
-    }
-    let mut request = http::Request::get(url)
-        .header("user-agent", "DemoCrawler/1.0")
-        .body(())
-        .unwrap();
-    for (name, value) in extra {
-        request.headers_mut().insert(
-            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            value.parse().unwrap(),
-        );
-    }
-    signer.sign_http(&mut request, "http").unwrap();
-    let mut out = reqwest::Client::new().get(url);
-    for (name, value) in request.headers() {
-        out = out.header(name, value);
-    }
-    out.send().await.unwrap()
-}
-
 #[tokio::test]
 async fn bot_policy_cases() {
     let tmp = tempfile::tempdir().unwrap();
     let store = store_in(tmp.path(), None, None).await;
     let base = format!("http://{}", store.addr());
     let page = format!("{base}/products/scale");
+    let api = format!("{base}/api/products");
     let client = reqwest::Client::new();
 
     // A browser reads the page.
-    let response = client
-        .get(&page)
-        .header("user-agent", BROWSER)
-        .header("accept", "text/html,application/xhtml+xml")
-        .header("accept-language", "en-GB,en")
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    let response = browser_get(&page).await;
     assert_eq!(response.status(), 200);
     assert_eq!(header(&response, "bot-policy-action"), "allow");
     assert!(
@@ -475,15 +392,7 @@ async fn bot_policy_cases() {
     );
 
     // A crawler claiming to be GPTBot from an address OpenAI does not use: spoofed, blocked.
-    let response = client
-        .get(&page)
-        .header(
-            "user-agent",
-            "Mozilla/5.0 (compatible; GPTBot/1.2; +https://openai.com/gptbot)",
-        )
-        .send()
-        .await
-        .unwrap();
+    let response = get_with(&page, &[("user-agent", GPTBOT)]).await;
     assert_eq!(response.status(), 403);
     assert_eq!(
         header(&response, "bot-policy-rule"),
@@ -492,42 +401,23 @@ async fn bot_policy_cases() {
     assert_eq!(response.text().await.unwrap(), r#"{"error":"forbidden"}"#);
 
     // A script is challenged on pages, but not on the API or on MCP.
-    let response = client
-        .get(&page)
-        .header("user-agent", "curl/8.5.0")
-        .send()
-        .await
-        .unwrap();
+    let curl = [("user-agent", "curl/8.5.0")];
+    let response = get_with(&page, &curl).await;
     assert_eq!(response.status(), 403);
     assert_eq!(header(&response, "cf-mitigated"), "challenge");
-    let response = client
-        .get(format!("{base}/api/products"))
-        .header("user-agent", "curl/8.5.0")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(get_with(&api, &curl).await.status(), 200);
 
     // The demo crawler, unsigned: a bot that cannot be verified, refused (challenged, which it
     // cannot solve, before the rule blocking unverified training crawlers is reached).
-    let response = client
-        .get(&page)
-        .header("user-agent", "DemoCrawler/1.0")
-        .send()
-        .await
-        .unwrap();
+    let crawler = [("user-agent", "DemoCrawler/1.0")];
+    let response = get_with(&page, &crawler).await;
     assert_eq!(response.status(), 403);
     assert_eq!(
         header(&response, "bot-policy-rule"),
         "baseline-challenge-likely-bots"
     );
     // On the API it is not challenged: the unverified training crawler is blocked there.
-    let response = client
-        .get(format!("{base}/api/products"))
-        .header("user-agent", "DemoCrawler/1.0")
-        .send()
-        .await
-        .unwrap();
+    let response = get_with(&api, &crawler).await;
     assert_eq!(response.status(), 403);
     assert_eq!(
         header(&response, "bot-policy-rule"),
@@ -537,7 +427,7 @@ async fn bot_policy_cases() {
     // Signed: verified by its Web Bot Auth signature.
     let key_path = &store.credentials().crawler_key_path;
     let key = std::fs::read_to_string(key_path).unwrap();
-    let response = signed_get(&key, &format!("{base}/api/products"), &[], None).await;
+    let response = signed_get(&key, &api, &[], None).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["visitor"]["signature"], "verified");
@@ -545,46 +435,8 @@ async fn bot_policy_cases() {
     assert_eq!(body["visitor"]["bot"]["name"], "DemoCrawler");
     assert_eq!(body["visitor"]["signature_agent"], DEMO_CRAWLER_AGENT);
 
-    // Pay-per-crawl on product pages: the price first...
-    let response = signed_get(&key, &page, &[], None).await;
-    assert_eq!(response.status(), 402);
-    assert_eq!(header(&response, "crawler-price"), "USD 0.01");
-    // ...a price header the signature does not cover is refused...
-    let response = signed_get(&key, &page, &[("crawler-exact-price", "USD 0.01")], None).await;
-    assert_eq!(response.status(), 400);
-    assert_eq!(header(&response, "crawler-error"), "InvalidSignature");
-    assert!(header(&response, "crawler-charged").is_empty());
-    // ...a covered offer pays and gets the page.
-    let response = signed_get(
-        &key,
-        &page,
-        &[("crawler-max-price", "USD 0.05")],
-        Some("crawler-max-price"),
-    )
-    .await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(header(&response, "crawler-charged"), "USD 0.01");
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("Coffee scale with timer")
-    );
-    // An offer below the price is not enough.
-    let response = signed_get(
-        &key,
-        &page,
-        &[("crawler-max-price", "USD 0.001")],
-        Some("crawler-max-price"),
-    )
-    .await;
-    assert_eq!(response.status(), 402);
-
-    // A signature by a key the store does not know is invalid: the crawler is spoofed.
-    let stranger = SigningKey::generate_ed25519().to_private_jwk().to_json();
-    let response = signed_get(&stranger, &page, &[], None).await;
-    assert_eq!(response.status(), 403);
+    // Pay-per-crawl on product pages.
+    assert_pay_per_crawl(&key, &page, &format!("{base}/products/no-such-thing")).await;
 
     // The store's own key directory.
     let response = client
@@ -676,31 +528,16 @@ async fn api_tokens_survive_a_restart_and_revocation_is_immediate() {
 
 #[tokio::test]
 async fn the_binary_starts_with_no_setup_and_prints_its_credentials() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_store"))
-        .args(["--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(tmp.path().join("data"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut addr = None;
-    let mut credentials = None;
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if let Some(rest) = line.strip_prefix("listening ") {
-            addr = Some(rest.to_owned());
-        }
-        if let Some(json) = line.strip_prefix("demo-credentials ") {
-            credentials = Some(serde_json::from_str::<Value>(json).unwrap());
-            break;
-        }
-    }
-    let addr = addr.unwrap();
-    let credentials = credentials.unwrap();
+    let data = tmp.path().join("data");
+    let store = start_listening(
+        env!("CARGO_BIN_EXE_store"),
+        &[OsStr::new("--data-dir"), data.as_os_str()],
+        "demo-credentials ",
+    )
+    .await;
+    let credentials: Value = serde_json::from_str(&store.ready).unwrap();
+    let addr = store.base.strip_prefix("http://").unwrap();
     assert_eq!(credentials["mcp_url"], format!("http://{addr}/mcp"));
     for field in [
         "api_token",
@@ -730,5 +567,5 @@ async fn the_binary_starts_with_no_setup_and_prints_its_credentials() {
     .await;
     assert!(!error);
     client.cancel().await.unwrap();
-    child.kill().await.unwrap();
+    drop(store);
 }

@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,7 +17,6 @@ use std::time::Duration;
 
 use examples::store::DEMO_CRAWLER_AGENT;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use web_bot_auth::keys::SigningKey;
 use web_bot_auth::profile_signer::WebBotAuthSigner;
 
@@ -108,49 +108,26 @@ impl Drop for RedisServer {
 
 /// One `store` process (`--addr 127.0.0.1:0 --redis URL`), killed on drop.
 struct StoreProcess {
-    _child: tokio::process::Child,
+    _child: common::Listening,
     base: String,
     credentials: Value,
 }
 
 impl StoreProcess {
     async fn start(dir: &Path, redis: &RedisServer) -> StoreProcess {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_store"))
-            .args([
-                "--addr",
-                "127.0.0.1:0",
-                "--redis",
-                &redis.url(),
-                "--data-dir",
-            ])
-            .arg(dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut base = None;
-        let credentials = loop {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("the store exited before printing its credentials");
-            if let Some(addr) = line.strip_prefix("listening ") {
-                base = Some(format!("http://{addr}"));
-            }
-            if let Some(json) = line.strip_prefix("demo-credentials ") {
-                break serde_json::from_str::<Value>(json).unwrap();
-            }
-        };
-        // Keep reading what it prints, so that it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let url = redis.url();
+        let args = [
+            OsStr::new("--redis"),
+            OsStr::new(&url),
+            OsStr::new("--data-dir"),
+            dir.as_os_str(),
+        ];
+        let store =
+            common::start_listening(env!("CARGO_BIN_EXE_store"), &args, "demo-credentials ").await;
         StoreProcess {
-            _child: child,
-            base: base.unwrap(),
-            credentials,
+            credentials: serde_json::from_str(&store.ready).unwrap(),
+            base: store.base.clone(),
+            _child: store,
         }
     }
 

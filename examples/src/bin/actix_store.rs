@@ -10,20 +10,29 @@
 //! in the `/mcp` handler, which then calls the same `rmcp` server the axum store mounts (a
 //! tower service of `http` 1 requests) with the `Principal` in its extensions.
 //!
+//! Pay-per-crawl runs in the middleware too: on a `charge` decision, [`negotiate`] reads the
+//! crawler's price fields against a [`Payer`] built from the classification (and the key that
+//! signed); a refusal is answered as it is, an agreement lets the request through and, when
+//! the page answers `2xx`, is billed (here: logged) and acknowledged with `crawler-charged`.
+//!
 //! actix-web 4 is built on `http` 0.2, the crates on `http` 1: the adapter copies the method,
 //! target and header fields across ([`to_http`]).
 //!
 //! ```sh
-//! cargo run -p examples --bin actix_store                  # 127.0.0.1:8082
-//! cargo run -p examples --bin actix_store -- 127.0.0.1:0
+//! cargo run -p examples --bin actix_store                        # 127.0.0.1:8082
+//! cargo run -p examples --bin actix_store -- --addr 127.0.0.1:0 --data-dir /tmp/store
 //! ```
 //!
-//! What it leaves out compared with the axum store: the pay-per-crawl exchange (a `charge`
-//! decision is answered `402` with the price; settling it is `BotPolicyLayer`'s job), and the
-//! metadata and key-directory routes.
+//! The demo crawler's signing key is the axum store's (`demo-crawler-key.jwk` in the data
+//! directory, created on first start), so `signing_client` can sign for either. On start it
+//! prints `listening <addr>` and an API token with scope `inventory:read`.
+//!
+//! What it leaves out compared with the axum store: OAuth, the token file and the admin
+//! commands (the API token lives in memory), and the metadata and key-directory routes.
 
 use std::error::Error;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::body::MessageBody;
@@ -33,9 +42,12 @@ use actix_web::web::{self, Bytes, Data};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
 use bot_policy::catalog::Catalog;
 use bot_policy::classify::{Classifier, Signals, SignatureOutcome};
+use bot_policy::layer::{Agreement, CRAWLER_CHARGED, ChargeError, Payer, negotiate};
 use bot_policy::ranges::RangeRegistry;
 use bot_policy::{Policy, RequestFacts, Verdict};
+use clap::Parser;
 use examples::store::catalogue::Shop;
+use examples::store::datadir::{CRAWLER_KEY_FILE, DataDir};
 use examples::store::mcp::{ShopServer, mcp_service};
 use examples::store::{BOT_POLICY, DEMO_CRAWLER_AGENT, DEMO_CRAWLER_CATALOG, TOOL_MAP};
 use http_body_util::{BodyExt, Full};
@@ -47,12 +59,24 @@ use mcp_auth::toolmap::ToolMap;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tower::ServiceExt;
-use web_bot_auth::keys::SigningKey;
 use web_bot_auth::message::{MessageView, RequestView};
 use web_bot_auth::profile::{Outcome, WebBotAuthVerifier};
 use web_bot_auth::verify::KeySet;
 
 type BoxError = Box<dyn Error + Send + Sync>;
+
+#[derive(Debug, Parser)]
+#[command(
+    about = "The store's checks in actix-web 4, through the crates' framework-agnostic cores"
+)]
+struct Cli {
+    /// Where to listen (port 0: any free port, printed on the `listening` line).
+    #[arg(long, default_value = "127.0.0.1:8082")]
+    addr: SocketAddr,
+    /// Where the demo crawler's key is kept (shared with the axum store).
+    #[arg(long, default_value = "./.store-data")]
+    data_dir: PathBuf,
+}
 
 /// The three cores, shared by the workers.
 struct Checks {
@@ -151,6 +175,7 @@ async fn bot_checks(
             "bot policy decision"
         );
     }
+    let mut agreement = None;
     let refusal = match verdict {
         Verdict::Allow | Verdict::Skip => None,
         Verdict::Block => Some(refuse(403, r#"{"error":"forbidden"}"#)),
@@ -172,18 +197,30 @@ async fn bot_checks(
             }
             response
         }),
-        // The exchange itself (price headers, billing) is BotPolicyLayer's; here the
-        // crawler only learns the price.
-        Verdict::Charge(price) => Some({
-            let mut response = refuse(402, r#"{"error":"payment_required"}"#);
-            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&price.to_string()) {
-                response.headers_mut().insert(
-                    actix_web::http::header::HeaderName::from_static("crawler-price"),
-                    value,
-                );
+        // Pay-per-crawl: the crawler pays when its signature verified it (and covers its offer).
+        Verdict::Charge(price) => {
+            let agent = match &outcome {
+                Outcome::Verified(agent) => Some(agent),
+                _ => None,
+            };
+            let payer =
+                Payer::from_classification(&classification, false).map(|payer| match agent {
+                    Some(agent) => payer.with_keyid(agent.keyid.clone()),
+                    None => payer,
+                });
+            let covers = agent.map(|agent| move |name: &str| agent.covers_field(name));
+            let covers = covers.as_ref().map(|f| f as &dyn Fn(&str) -> bool);
+            match negotiate(*price, http_request.headers(), payer, covers) {
+                Ok(agreed) => {
+                    agreement = Some(agreed);
+                    None
+                }
+                Err(refusal) => {
+                    let (parts, body) = refusal.into_response().into_parts();
+                    Some(to_actix(parts.status, &parts.headers, body))
+                }
             }
-            response
-        }),
+        }
         _ => Some(refuse(403, r#"{"error":"forbidden"}"#)),
     };
     if let Some(response) = refusal {
@@ -195,7 +232,44 @@ async fn bot_checks(
         verified_by: classification.verified_by(),
         decision: verdict.name(),
     });
-    Ok(next.call(request).await?.map_into_left_body())
+    let mut response = next.call(request).await?;
+    if let Some(agreement) = agreement
+        && response.status().is_success()
+    {
+        match bill(&agreement) {
+            Ok(()) => {
+                if let Ok(value) =
+                    actix_web::http::header::HeaderValue::from_str(&agreement.price.to_string())
+                {
+                    response.headers_mut().insert(
+                        actix_web::http::header::HeaderName::from_static(CRAWLER_CHARGED),
+                        value,
+                    );
+                }
+            }
+            // The content is withheld: 403 `PaymentFailed` (declined) or 503 (unavailable).
+            Err(error) => {
+                let (parts, body) = error.response().into_parts();
+                let refused = to_actix(parts.status, &parts.headers, body);
+                return Ok(response.into_response(refused).map_into_right_body());
+            }
+        }
+    }
+    Ok(response.map_into_left_body())
+}
+
+/// The billing: records one pay-per-crawl charge (here, a log line; a real store writes its
+/// ledger and may refuse with [`ChargeError`]).
+fn bill(agreement: &Agreement) -> Result<(), ChargeError> {
+    tracing::info!(
+        target: "actix_store::billing",
+        price = %agreement.price,
+        payer = agreement.payer.signature_agent.as_deref().unwrap_or("-"),
+        bot = agreement.payer.bot.as_deref().unwrap_or("-"),
+        keyid = agreement.payer.keyid.as_deref().unwrap_or("-"),
+        "pay-per-crawl charge recorded"
+    );
+    Ok(())
 }
 
 /// `POST|GET|DELETE /mcp`: mcp-auth's gate, then the rmcp server.
@@ -282,11 +356,9 @@ async fn main() -> Result<(), BoxError> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
         .init();
-    let addr: SocketAddr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8082".to_owned())
-        .parse()?;
+    let cli = Cli::parse();
 
     let tool_map = ToolMap::from_toml_str(TOOL_MAP)?;
     let tokens = ApiTokens::new(Arc::new(MemoryTokenStore::new()));
@@ -301,7 +373,7 @@ async fn main() -> Result<(), BoxError> {
         .api_tokens(tokens)
         .rate_limiter(RateLimiter::in_memory(RateLimits::default()))
         .build();
-    let crawler = SigningKey::generate_ed25519();
+    let crawler = DataDir::open(&cli.data_dir)?.web_bot_auth_key(CRAWLER_KEY_FILE)?;
     let mut agents = KeySet::new();
     agents.insert_for_agent(DEMO_CRAWLER_AGENT, crawler.verifying_key().clone());
     let mut catalog = Catalog::builtin();
@@ -330,7 +402,7 @@ async fn main() -> Result<(), BoxError> {
             .route("/products/{slug}", web::get().to(product))
     })
     .workers(2)
-    .bind(addr)?;
+    .bind(cli.addr)?;
     for bound in server.addrs() {
         println!("listening {bound}");
     }

@@ -1,0 +1,125 @@
+//! End-to-end test of `actix_store`: the binary on an ephemeral loopback port, driven over real
+//! HTTP — the bot-policy cases with the whole pay-per-crawl exchange, and MCP calls through
+//! `rmcp`'s own client.
+
+// Test helpers panic on anything unexpected.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use common::{
+    GPTBOT, Listening, assert_pay_per_crawl, browser_get, call, get_with, header, mcp_client,
+    signed_get, start_listening,
+};
+use serde_json::{Value, json};
+
+/// The running binary (`base`) and the API token it printed (`ready`).
+async fn start(dir: &Path) -> Listening {
+    let args = [OsStr::new("--data-dir"), dir.as_os_str()];
+    start_listening(
+        env!("CARGO_BIN_EXE_actix_store"),
+        &args,
+        "API token (inventory:read): ",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn bot_policy_and_pay_per_crawl_through_the_cores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = start(tmp.path()).await;
+    let base = &store.base;
+    let page = format!("{base}/products/scale");
+    // The demo crawler's key is kept in the data directory, as the axum store keeps it.
+    let key = std::fs::read_to_string(tmp.path().join("demo-crawler-key.jwk")).unwrap();
+
+    // A browser reads the page.
+    let response = browser_get(&page).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("Coffee scale"));
+
+    // A spoofed GPTBot is blocked; a script is challenged on pages.
+    let response = get_with(&page, &[("user-agent", GPTBOT)]).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.text().await.unwrap(), r#"{"error":"forbidden"}"#);
+    let response = get_with(&page, &[("user-agent", "curl/8.5.0")]).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(header(&response, "cf-mitigated"), "challenge");
+
+    // The signed crawler is verified by its signature.
+    let response = signed_get(&key, &format!("{base}/api/products"), &[], None).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["visitor"]["signature"], "verified");
+    assert_eq!(body["visitor"]["verified_by"], "signature");
+    assert_eq!(body["visitor"]["bot"], "DemoCrawler");
+
+    // The whole pay-per-crawl exchange, through `negotiate` in the actix middleware.
+    assert_pay_per_crawl(&key, &page, &format!("{base}/products/no-such-thing")).await;
+
+    // The unsigned crawler never reaches the exchange (challenged as a likely bot), whatever
+    // it offers.
+    let offer = [
+        ("user-agent", "DemoCrawler/1.0"),
+        ("crawler-exact-price", "USD 0.01"),
+    ];
+    let response = get_with(&page, &offer).await;
+    assert_eq!(response.status(), 403);
+    assert!(header(&response, "crawler-charged").is_empty());
+}
+
+#[tokio::test]
+async fn mcp_calls_pass_the_gate_with_each_credential() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = start(tmp.path()).await;
+    let url = format!("{}/mcp", store.base);
+
+    // Anonymous: the public tools only.
+    let client = mcp_client(&url, None).await;
+    let (error, products) = call(&client, "catalogue.list", json!({})).await;
+    assert!(!error);
+    assert!(products.as_array().is_some_and(|p| !p.is_empty()));
+    client.cancel().await.unwrap();
+
+    // The API token reaches its scope's tool.
+    let client = mcp_client(&url, Some(&store.ready)).await;
+    let (error, stock) = call(
+        &client,
+        "inventory.check",
+        json!({"slug": "pour-over-kettle"}),
+    )
+    .await;
+    assert!(!error, "{stock}");
+    client.cancel().await.unwrap();
+
+    // Without it, the same call is refused with the challenge MCP clients read.
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                   "params": {"name": "inventory.check", "arguments": {"slug": "pour-over-kettle"}}})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(header(&response, "www-authenticate").starts_with("Bearer"));
+    // A wrong token is refused as invalid.
+    let response = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth("mcp_not-a-token")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(header(&response, "www-authenticate").contains("invalid_token"));
+}
