@@ -3,14 +3,18 @@
 //! anonymous callers.
 //!
 //! ```sh
-//! cargo run -p examples --bin hyper_minimal               # 127.0.0.1:8081
-//! cargo run -p examples --bin hyper_minimal -- 127.0.0.1:0
+//! cargo run -p examples --bin hyper_minimal                      # 127.0.0.1:8081
+//! cargo run -p examples --bin hyper_minimal -- --addr 127.0.0.1:0
 //! ```
+//!
+//! On start it prints `listening <addr>`, the API token it issued (scope `inventory:read`), and
+//! `curl` commands for an anonymous call, a call with the token, and one refused without it.
 
 use std::error::Error;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use clap::Parser;
 use examples::store::catalogue::Shop;
 use examples::store::mcp::mcp_service;
 use http::Request;
@@ -29,12 +33,17 @@ use tower::{Layer, ServiceExt};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
+#[derive(Debug, Parser)]
+#[command(about = "mcp-auth alone in front of a plain hyper MCP server")]
+struct Cli {
+    /// Where to listen (port 0: any free port, printed on the `listening` line).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    addr: SocketAddr,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let addr: SocketAddr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8081".to_owned())
-        .parse()?;
+    let cli = Cli::parse();
 
     // What each call needs (the builder form; the store uses the TOML form).
     // Anyone (and so anyone with a valid token too).
@@ -72,9 +81,10 @@ async fn main() -> Result<(), BoxError> {
     );
     let service = McpAuthLayer::new(gate).layer(mcp);
 
-    let listener = TcpListener::bind(addr).await?;
+    let listener = TcpListener::bind(cli.addr).await?;
     let addr = listener.local_addr()?;
     println!("listening {addr}");
+    println!("API token (inventory:read): {}", token.expose_secret());
     let url = format!("http://{addr}/mcp");
     let headers =
         "-H 'content-type: application/json' -H 'accept: application/json, text/event-stream'";

@@ -1,6 +1,7 @@
-//! End-to-end test of `actix_store`: the binary on an ephemeral loopback port, driven over real
-//! HTTP — the bot-policy cases with the whole pay-per-crawl exchange, and MCP calls through
-//! `rmcp`'s own client.
+//! End-to-end tests of the smaller examples, each binary run on an ephemeral loopback port and
+//! driven over real HTTP: `actix_store` (the bot-policy cases with the whole pay-per-crawl
+//! exchange, MCP calls through `rmcp`'s own client), `hyper_minimal` (the same MCP calls), and
+//! `signing_client` paying both stores.
 
 // Test helpers panic on anything unexpected.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -16,19 +17,18 @@ use common::{
 };
 use serde_json::{Value, json};
 
-/// The running binary (`base`) and the API token it printed (`ready`).
+/// What `actix_store` and `hyper_minimal` print before their API token.
+const TOKEN_LINE: &str = "API token (inventory:read): ";
+
+/// `actix_store` running (`base`) with its data in `dir`, and the API token it printed
+/// (`ready`).
 async fn start(dir: &Path) -> Listening {
     let args = [OsStr::new("--data-dir"), dir.as_os_str()];
-    start_listening(
-        env!("CARGO_BIN_EXE_actix_store"),
-        &args,
-        "API token (inventory:read): ",
-    )
-    .await
+    start_listening(env!("CARGO_BIN_EXE_actix_store"), &args, TOKEN_LINE).await
 }
 
 #[tokio::test]
-async fn bot_policy_and_pay_per_crawl_through_the_cores() {
+async fn actix_store_runs_bot_policy_and_pay_per_crawl() {
     let tmp = tempfile::tempdir().unwrap();
     let store = start(tmp.path()).await;
     let base = &store.base;
@@ -72,20 +72,31 @@ async fn bot_policy_and_pay_per_crawl_through_the_cores() {
 }
 
 #[tokio::test]
-async fn mcp_calls_pass_the_gate_with_each_credential() {
+async fn actix_store_gates_mcp_calls() {
     let tmp = tempfile::tempdir().unwrap();
     let store = start(tmp.path()).await;
-    let url = format!("{}/mcp", store.base);
+    assert_mcp_gate(&format!("{}/mcp", store.base), &store.ready).await;
+}
 
+#[tokio::test]
+async fn hyper_minimal_gates_mcp_calls() {
+    let server = start_listening(env!("CARGO_BIN_EXE_hyper_minimal"), &[], TOKEN_LINE).await;
+    assert_mcp_gate(&format!("{}/mcp", server.base), &server.ready).await;
+}
+
+/// An MCP endpoint with the store's tool map and an API token `token` (scope
+/// `inventory:read`): the handshake and the public tools for anyone, `inventory.check` with the
+/// token, `401` with a Bearer challenge without it or with a wrong one.
+async fn assert_mcp_gate(url: &str, token: &str) {
     // Anonymous: the public tools only.
-    let client = mcp_client(&url, None).await;
+    let client = mcp_client(url, None).await;
     let (error, products) = call(&client, "catalogue.list", json!({})).await;
     assert!(!error);
     assert!(products.as_array().is_some_and(|p| !p.is_empty()));
     client.cancel().await.unwrap();
 
     // The API token reaches its scope's tool.
-    let client = mcp_client(&url, Some(&store.ready)).await;
+    let client = mcp_client(url, Some(token)).await;
     let (error, stock) = call(
         &client,
         "inventory.check",
@@ -97,7 +108,7 @@ async fn mcp_calls_pass_the_gate_with_each_credential() {
 
     // Without it, the same call is refused with the challenge MCP clients read.
     let response = reqwest::Client::new()
-        .post(&url)
+        .post(url)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .body(
@@ -112,7 +123,7 @@ async fn mcp_calls_pass_the_gate_with_each_credential() {
     assert!(header(&response, "www-authenticate").starts_with("Bearer"));
     // A wrong token is refused as invalid.
     let response = reqwest::Client::new()
-        .post(&url)
+        .post(url)
         .bearer_auth("mcp_not-a-token")
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
@@ -122,4 +133,53 @@ async fn mcp_calls_pass_the_gate_with_each_credential() {
         .unwrap();
     assert_eq!(response.status(), 401);
     assert!(header(&response, "www-authenticate").contains("invalid_token"));
+}
+
+/// Runs `signing_client` with `args`; asserts it succeeds (it checks that it was asked the
+/// price, then paid) and returns what it printed.
+async fn signing_client(args: &[&OsStr]) -> String {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_signing_client"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn signing_client_pays_the_actix_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = start(tmp.path()).await;
+    let key = tmp.path().join("demo-crawler-key.jwk");
+    let args = [
+        OsStr::new("--store"),
+        OsStr::new(&store.base),
+        OsStr::new("--key"),
+        key.as_os_str(),
+    ];
+    let printed = signing_client(&args).await;
+    assert!(
+        printed.contains(r#""verified_by":"signature""#),
+        "{printed}"
+    );
+    assert!(printed.contains("crawler-price: USD 0.01"), "{printed}");
+    assert!(printed.contains("crawler-charged: USD 0.01"), "{printed}");
+}
+
+#[tokio::test]
+async fn signing_client_pays_a_store_of_its_own() {
+    let printed = signing_client(&[]).await;
+    assert!(
+        printed.contains("started a store at http://127.0.0.1:"),
+        "{printed}"
+    );
+    assert!(printed.contains("bot-policy-action: charge"), "{printed}");
+    assert!(printed.contains("crawler-charged: USD 0.01"), "{printed}");
 }
