@@ -1,7 +1,7 @@
 //! End-to-end tests of the smaller examples, each binary run on an ephemeral loopback port and
 //! driven over real HTTP: `actix_store` (the bot-policy cases with the whole pay-per-crawl
-//! exchange, MCP calls through `rmcp`'s own client), `hyper_minimal` (the same MCP calls), and
-//! `signing_client` paying both stores.
+//! exchange, MCP calls through `rmcp`'s own client with each credential kind), `hyper_minimal`
+//! (the anonymous and API-token calls), and `signing_client` paying both stores.
 
 // Test helpers panic on anything unexpected.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -13,8 +13,9 @@ use std::path::Path;
 
 use common::{
     GPTBOT, Listening, assert_pay_per_crawl, browser_get, call, get_with, header, mcp_client,
-    signed_get, start_listening,
+    post_mcp, signed_get, start_listening, tools_call,
 };
+use examples::store::DEFAULT_AUTH_SERVER;
 use serde_json::{Value, json};
 
 /// What `actix_store` and `hyper_minimal` print before their API token.
@@ -76,6 +77,58 @@ async fn actix_store_gates_mcp_calls() {
     let tmp = tempfile::tempdir().unwrap();
     let store = start(tmp.path()).await;
     assert_mcp_gate(&format!("{}/mcp", store.base), &store.ready).await;
+}
+
+#[tokio::test]
+async fn actix_store_checks_oauth_tokens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = start(tmp.path()).await;
+    let url = format!("{}/mcp", store.base);
+    let read = store.printed_after("OAuth token (orders:read, user alice): ");
+    let write = store.printed_after("OAuth token (orders:read orders:write, user alice): ");
+
+    // orders:read: alice sees her own orders only.
+    let alice = mcp_client(&url, Some(read)).await;
+    let (error, orders) = call(&alice, "order.status", json!({})).await;
+    assert!(!error, "{orders}");
+    let orders = orders.as_array().unwrap();
+    assert_eq!(orders.len(), 2);
+    assert!(orders.iter().all(|o| o["user"] == "alice"));
+    alice.cancel().await.unwrap();
+    // ...and cannot place an order: 403 with the scope it lacks.
+    let intent = || tools_call("order.intent", json!({"slug": "scale", "quantity": 1}));
+    let response = post_mcp(&url, Some(read), intent()).await;
+    assert_eq!(response.status(), 403);
+    let challenge = header(&response, "www-authenticate");
+    assert!(
+        challenge.contains(r#"error="insufficient_scope""#),
+        "{challenge}"
+    );
+    assert!(challenge.contains(r#"scope="orders:write""#), "{challenge}");
+    // orders:write can.
+    let response = post_mcp(&url, Some(write), intent()).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("alice")
+    );
+
+    // Without a token: 401 pointing at the metadata, which is served to anyone.
+    let metadata = format!("{}/.well-known/oauth-protected-resource/mcp", store.base);
+    let response = post_mcp(&url, None, tools_call("order.status", json!({}))).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        header(&response, "www-authenticate"),
+        format!(r#"Bearer resource_metadata="{metadata}", scope="orders:read""#)
+    );
+    let response = get_with(&metadata, &[("user-agent", "curl/8.5.0")]).await;
+    assert_eq!(response.status(), 200);
+    let document: Value = response.json().await.unwrap();
+    assert_eq!(document["resource"], url.as_str());
+    assert_eq!(document["authorization_servers"][0], DEFAULT_AUTH_SERVER);
 }
 
 #[tokio::test]

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    GPTBOT, assert_pay_per_crawl, browser_get, call, get_with, header, mcp_client, signed_get,
-    start_listening, store_command,
+    GPTBOT, assert_pay_per_crawl, browser_get, call, get_with, header, mcp_client, post_mcp,
+    signed_get, start_listening, store_command, tools_call,
 };
 use examples::store::{DEMO_CRAWLER_AGENT, RunningStore, StoreConfig, start};
 use mcp_auth::AuthMode;
@@ -36,26 +36,6 @@ async fn store_in(
         config.rate_limits = limits;
     }
     start(config).await.unwrap()
-}
-
-/// A raw JSON-RPC `tools/call` body.
-fn tools_call(tool: &str, arguments: Value) -> String {
-    json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-           "params": {"name": tool, "arguments": arguments}})
-    .to_string()
-}
-
-/// POSTs `body` to the MCP endpoint with an optional bearer token.
-async fn post_mcp(url: &str, bearer: Option<&str>, body: String) -> reqwest::Response {
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(body);
-    if let Some(token) = bearer {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap()
 }
 
 #[tokio::test]

@@ -4,7 +4,9 @@
 //! - `web-bot-auth`: [`WebBotAuthVerifier::verify`] on a [`RequestView`] of the request;
 //! - `bot-policy`: [`Classifier::classify`] then [`Policy::evaluate`] on [`RequestFacts`];
 //! - `mcp-auth`: [`AuthGate::check`] on a [`GateRequest`] (method, header fields, body bytes,
-//!   client address), whose refusal is a ready [`GateResponse`](mcp_auth::gate::GateResponse).
+//!   client address), whose refusal is a ready [`GateResponse`](mcp_auth::gate::GateResponse):
+//!   API tokens, the development authority's OAuth tokens (as in the axum store), per-IP and
+//!   per-principal limits, and the RFC 9728 metadata its challenges point to.
 //!
 //! The first two run in an actix middleware (`middleware::from_fn`) on every route; the third
 //! in the `/mcp` handler, which then calls the same `rmcp` server the axum store mounts (a
@@ -23,17 +25,20 @@
 //! cargo run -p examples --bin actix_store -- --addr 127.0.0.1:0 --data-dir /tmp/store
 //! ```
 //!
-//! The demo crawler's signing key is the axum store's (`demo-crawler-key.jwk` in the data
-//! directory, created on first start), so `signing_client` can sign for either. On start it
-//! prints `listening <addr>` and an API token with scope `inventory:read`.
+//! The demo crawler's signing key and the development authority's key are the axum store's (in
+//! the data directory, created on first start), so `signing_client` can sign for either. On
+//! start it prints `listening <addr>`, two OAuth tokens
+//! for user `alice` (`orders:read`, then `orders:read orders:write`) and an API token with scope
+//! `inventory:read`.
 //!
-//! What it leaves out compared with the axum store: OAuth, the token file and the admin
-//! commands (the API token lives in memory), and the metadata and key-directory routes.
+//! What it leaves out compared with the axum store: the token file and its admin commands (the
+//! API token lives in memory), Redis, and the store's own key directory.
 
 use std::error::Error;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -47,10 +52,13 @@ use bot_policy::ranges::RangeRegistry;
 use bot_policy::{Policy, RequestFacts, Verdict};
 use clap::Parser;
 use examples::store::catalogue::Shop;
-use examples::store::datadir::{CRAWLER_KEY_FILE, DataDir};
+use examples::store::datadir::{CRAWLER_KEY_FILE, DataDir, DevAuthority};
 use examples::store::mcp::{ShopServer, mcp_service};
-use examples::store::{BOT_POLICY, DEMO_CRAWLER_AGENT, DEMO_CRAWLER_CATALOG, TOOL_MAP};
+use examples::store::{
+    BOT_POLICY, DEFAULT_AUTH_SERVER, DEMO_CRAWLER_AGENT, DEMO_CRAWLER_CATALOG, OAuth, TOOL_MAP,
+};
 use http_body_util::{BodyExt, Full};
+use mcp_auth::clock::{Clock, SystemClock};
 use mcp_auth::gate::{AuthGate, GateRequest};
 use mcp_auth::ratelimit::{RateLimiter, RateLimits};
 use mcp_auth::scope::Scopes;
@@ -324,6 +332,17 @@ fn to_actix(status: http::StatusCode, headers: &http::HeaderMap, body: Bytes) ->
     response.body(body)
 }
 
+/// The protected resource metadata (RFC 9728), served as it is.
+struct Metadata(String);
+
+/// `GET /.well-known/oauth-protected-resource[/mcp]`: what the `401` challenges point to.
+async fn metadata_document(document: Data<Metadata>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("cache-control", "max-age=3600"))
+        .body(document.0.clone())
+}
+
 /// `GET /api/products`.
 async fn api_products(request: HttpRequest, shop: Data<Shop>) -> HttpResponse {
     let visitor = request.extensions().get::<Visitor>().cloned();
@@ -360,7 +379,16 @@ async fn main() -> Result<(), BoxError> {
         .init();
     let cli = Cli::parse();
 
+    // Bound first: the MCP resource's URL (the tokens' audience) names the port.
+    let listener = std::net::TcpListener::bind(cli.addr)?;
+    let bound = listener.local_addr()?;
+    let mcp_url = format!("http://{bound}/mcp");
+    let dir = DataDir::open(&cli.data_dir)?;
+    let authority = DevAuthority::open(&dir, DEFAULT_AUTH_SERVER, &mcp_url)?;
+
     let tool_map = ToolMap::from_toml_str(TOOL_MAP)?;
+    let OAuth { verifier, metadata } =
+        OAuth::new(&authority, &tool_map, &mcp_url, Arc::new(SystemClock))?;
     let tokens = ApiTokens::new(Arc::new(MemoryTokenStore::new()));
     let (token, _) = tokens
         .issue(
@@ -371,9 +399,11 @@ async fn main() -> Result<(), BoxError> {
         .await?;
     let gate = AuthGate::builder(tool_map)
         .api_tokens(tokens)
+        .oauth(verifier)
         .rate_limiter(RateLimiter::in_memory(RateLimits::default()))
+        .resource_metadata(metadata.metadata_url())
         .build();
-    let crawler = DataDir::open(&cli.data_dir)?.web_bot_auth_key(CRAWLER_KEY_FILE)?;
+    let crawler = dir.web_bot_auth_key(CRAWLER_KEY_FILE)?;
     let mut agents = KeySet::new();
     agents.insert_for_agent(DEMO_CRAWLER_AGENT, crawler.verifying_key().clone());
     let mut catalog = Catalog::builtin();
@@ -391,20 +421,38 @@ async fn main() -> Result<(), BoxError> {
         ),
     });
     let shop = Data::new(shop);
+    let document = Data::new(Metadata(metadata.to_json()));
 
     let server = HttpServer::new(move || {
         App::new()
             .app_data(checks.clone())
             .app_data(shop.clone())
-            .wrap(from_fn(bot_checks))
-            .route("/mcp", web::to(mcp))
-            .route("/api/products", web::get().to(api_products))
-            .route("/products/{slug}", web::get().to(product))
+            .app_data(document.clone())
+            // The metadata is for any client, before any check (as in the axum store).
+            .route(
+                "/.well-known/oauth-protected-resource",
+                web::get().to(metadata_document),
+            )
+            .route(
+                "/.well-known/oauth-protected-resource/mcp",
+                web::get().to(metadata_document),
+            )
+            .service(
+                web::scope("")
+                    .wrap(from_fn(bot_checks))
+                    .route("/mcp", web::to(mcp))
+                    .route("/api/products", web::get().to(api_products))
+                    .route("/products/{slug}", web::get().to(product)),
+            )
     })
     .workers(2)
-    .bind(cli.addr)?;
-    for bound in server.addrs() {
-        println!("listening {bound}");
+    .listen(listener)?;
+    println!("listening {bound}");
+    let now = SystemClock.now_unix();
+    let day = Duration::from_secs(24 * 3600);
+    for scopes in ["orders:read", "orders:read orders:write"] {
+        let jwt = authority.mint("alice", scopes, now, day)?;
+        println!("OAuth token ({scopes}, user alice): {jwt}");
     }
     println!("API token (inventory:read): {}", token.expose_secret());
     // actix-web stops gracefully on Ctrl-C.

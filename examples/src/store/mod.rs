@@ -450,6 +450,49 @@ impl Admin {
     }
 }
 
+/// mcp-auth's OAuth side of the MCP resource: the verifier of the development authority's
+/// JWTs, and the RFC 9728 metadata that names the authority.
+#[derive(Debug)]
+pub struct OAuth {
+    /// Checks access tokens: the authority's keys, its issuer, the resource as audience.
+    pub verifier: JwtVerifier,
+    /// The protected resource metadata of the MCP endpoint.
+    pub metadata: ProtectedResourceMetadata,
+}
+
+impl OAuth {
+    /// The OAuth side of the MCP resource at `mcp_url` with the scopes of `tool_map`.
+    pub fn new(
+        authority: &DevAuthority,
+        tool_map: &ToolMap,
+        mcp_url: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<OAuth, StoreError> {
+        let verifier = JwtVerifier::builder()
+            .issuer(authority.issuer().to_owned())
+            .audience(mcp_url.to_owned())
+            .keys(authority.key_set()?)
+            .clock(ClockRef(clock))
+            .scope_hierarchy(tool_map.hierarchy().clone())
+            .build()
+            .map_err(StoreError::config)?;
+        let metadata = ProtectedResourceMetadata::builder(mcp_url.to_owned())
+            .authorization_server(authority.issuer().to_owned())
+            .scopes_supported(
+                tool_map
+                    .scopes_supported()
+                    .iter()
+                    .map(|s| s.as_str().to_owned())
+                    .collect::<Vec<_>>(),
+            )
+            .resource_name("agent-trust demo store")
+            .allow_insecure_http(true)
+            .build()
+            .map_err(StoreError::config)?;
+        Ok(OAuth { verifier, metadata })
+    }
+}
+
 /// Everything the router is made of.
 struct Built {
     router: Router,
@@ -467,27 +510,8 @@ async fn build(config: &StoreConfig, public_url: &str) -> Result<Built, StoreErr
     // mcp-auth: the tool map, API tokens, OAuth, rate limits, RFC 9728.
     let tool_map = ToolMap::from_toml_str(TOOL_MAP).map_err(StoreError::config)?;
     let tokens = ApiTokens::new(state.tokens).with_clock(Arc::clone(&config.clock));
-    let verifier = JwtVerifier::builder()
-        .issuer(config.auth_server.clone())
-        .audience(mcp_url.clone())
-        .keys(authority.key_set()?)
-        .clock(ClockRef(Arc::clone(&config.clock)))
-        .scope_hierarchy(tool_map.hierarchy().clone())
-        .build()
-        .map_err(StoreError::config)?;
-    let metadata = ProtectedResourceMetadata::builder(mcp_url.clone())
-        .authorization_server(config.auth_server.clone())
-        .scopes_supported(
-            tool_map
-                .scopes_supported()
-                .iter()
-                .map(|s| s.as_str().to_owned())
-                .collect::<Vec<_>>(),
-        )
-        .resource_name("agent-trust demo store")
-        .allow_insecure_http(true)
-        .build()
-        .map_err(StoreError::config)?;
+    let OAuth { verifier, metadata } =
+        OAuth::new(&authority, &tool_map, &mcp_url, Arc::clone(&config.clock))?;
     let gate = AuthGate::builder(tool_map)
         .api_tokens(tokens.clone())
         .oauth(verifier)

@@ -10,7 +10,7 @@ use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use serde_json::Value;
+use serde_json::{Value, json};
 use web_bot_auth::component::ComponentIdentifier;
 use web_bot_auth::keys::SigningKey;
 use web_bot_auth::profile_signer::WebBotAuthSigner;
@@ -198,6 +198,16 @@ pub struct Listening {
     pub base: String,
     /// The rest of the line that said it is ready.
     pub ready: String,
+    /// What it printed up to that line.
+    pub printed: Vec<String>,
+}
+
+impl Listening {
+    /// The rest of the printed line that begins with `prefix`.
+    pub fn printed_after(&self, prefix: &str) -> &str {
+        let found = self.printed.iter().find_map(|l| l.strip_prefix(prefix));
+        found.unwrap_or_else(|| panic!("no line begins with `{prefix}`"))
+    }
 }
 
 /// Starts `program` with `--addr 127.0.0.1:0` and `args` (logs discarded), and reads its
@@ -217,6 +227,7 @@ pub async fn start_listening(program: &str, args: &[&OsStr], ready: &str) -> Lis
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut base = None;
+    let mut printed = Vec::new();
     let rest = loop {
         let Some(line) = lines.next_line().await.unwrap() else {
             panic!("{program} exited before printing `{ready}`");
@@ -227,11 +238,33 @@ pub async fn start_listening(program: &str, args: &[&OsStr], ready: &str) -> Lis
         if let Some(rest) = line.strip_prefix(ready) {
             break rest.to_owned();
         }
+        printed.push(line);
     };
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Listening {
         child,
         base: base.unwrap(),
         ready: rest,
+        printed,
     }
+}
+
+/// A raw JSON-RPC `tools/call` body.
+pub fn tools_call(tool: &str, arguments: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+           "params": {"name": tool, "arguments": arguments}})
+    .to_string()
+}
+
+/// POSTs `body` to the MCP endpoint with an optional bearer token.
+pub async fn post_mcp(url: &str, bearer: Option<&str>, body: String) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
 }
