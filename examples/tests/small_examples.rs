@@ -17,6 +17,9 @@ use common::{
 };
 use examples::store::DEFAULT_AUTH_SERVER;
 use serde_json::{Value, json};
+use web_bot_auth::clock::SystemClock;
+use web_bot_auth::directory::{DIRECTORY_MEDIA_TYPE, DIRECTORY_PATH, verify_directory_response};
+use web_bot_auth::keys::SigningKey;
 
 /// What `actix_store` and `hyper_minimal` print before their API token.
 const TOKEN_LINE: &str = "API token (inventory:read): ";
@@ -60,6 +63,22 @@ async fn actix_store_runs_bot_policy_and_pay_per_crawl() {
 
     // The whole pay-per-crawl exchange, through `negotiate` in the actix middleware.
     assert_pay_per_crawl(&key, &page, &format!("{base}/products/no-such-thing")).await;
+
+    // The store's own key directory: served to anyone, its response signed by the key it
+    // publishes, for the authority it was fetched from.
+    let response = get_with(&format!("{base}{DIRECTORY_PATH}"), &[]).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "content-type"), DIRECTORY_MEDIA_TYPE);
+    let headers = response.headers().clone();
+    let body = response.bytes().await.unwrap();
+    let authority = base.strip_prefix("http://").unwrap();
+    let verified = verify_directory_response(&headers, &body, authority, &SystemClock, 60).unwrap();
+    let own = std::fs::read_to_string(tmp.path().join("store-signing-key.jwk")).unwrap();
+    let own = SigningKey::from_jwk_json(&own).unwrap();
+    assert_eq!(verified.signed_by, own.thumbprint());
+    assert_eq!(verified.keys.len(), 1);
+    // Fetched under another name, the response does not verify for this one.
+    assert!(verify_directory_response(&headers, &body, "shop.example", &SystemClock, 60).is_err());
 
     // The unsigned crawler never reaches the exchange (challenged as a likely bot), whatever
     // it offers.

@@ -31,8 +31,11 @@
 //! for user `alice` (`orders:read`, then `orders:read orders:write`) and an API token with scope
 //! `inventory:read`.
 //!
+//! It also publishes the store's own Web Bot Auth key directory, signed per request with
+//! [`sign_directory`] (the core of `DirectoryService`).
+//!
 //! What it leaves out compared with the axum store: the token file and its admin commands (the
-//! API token lives in memory), Redis, and the store's own key directory.
+//! API token lives in memory), and Redis.
 
 use std::error::Error;
 use std::net::{IpAddr, SocketAddr};
@@ -52,7 +55,7 @@ use bot_policy::ranges::RangeRegistry;
 use bot_policy::{Policy, RequestFacts, Verdict};
 use clap::Parser;
 use examples::store::catalogue::Shop;
-use examples::store::datadir::{CRAWLER_KEY_FILE, DataDir, DevAuthority};
+use examples::store::datadir::{CRAWLER_KEY_FILE, DataDir, DevAuthority, STORE_KEY_FILE};
 use examples::store::mcp::{ShopServer, mcp_service};
 use examples::store::{
     BOT_POLICY, DEFAULT_AUTH_SERVER, DEMO_CRAWLER_AGENT, DEMO_CRAWLER_CATALOG, OAuth, TOOL_MAP,
@@ -67,6 +70,8 @@ use mcp_auth::toolmap::ToolMap;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tower::ServiceExt;
+use web_bot_auth::directory::{DIRECTORY_MEDIA_TYPE, DIRECTORY_PATH, KeyDirectory, sign_directory};
+use web_bot_auth::keys::SigningKey;
 use web_bot_auth::message::{MessageView, RequestView};
 use web_bot_auth::profile::{Outcome, WebBotAuthVerifier};
 use web_bot_auth::verify::KeySet;
@@ -343,6 +348,38 @@ async fn metadata_document(document: Data<Metadata>) -> HttpResponse {
         .body(document.0.clone())
 }
 
+/// The store's own key and the directory that publishes it.
+struct OwnDirectory {
+    key: SigningKey,
+    json: String,
+}
+
+/// How long a signed directory response is valid, and may be cached.
+const DIRECTORY_MAX_AGE: u64 = 3600;
+
+/// `GET /.well-known/http-message-signatures-directory`: the directory, its response signed
+/// for the authority it was fetched from.
+async fn key_directory(request: HttpRequest, own: Data<OwnDirectory>) -> HttpResponse {
+    let Some(authority) = request.headers().get("host").and_then(|h| h.to_str().ok()) else {
+        return refuse(400, r#"{"error":"no_host"}"#);
+    };
+    let created = SystemClock.now_unix();
+    let expires = created.saturating_add(DIRECTORY_MAX_AGE);
+    match sign_directory(&own.json, &own.key, authority, created, expires, "sig1") {
+        Ok(signed) => HttpResponse::Ok()
+            .content_type(DIRECTORY_MEDIA_TYPE)
+            .insert_header(("cache-control", format!("max-age={DIRECTORY_MAX_AGE}")))
+            .insert_header(("content-digest", signed.content_digest))
+            .insert_header(("signature-input", signed.signature_input))
+            .insert_header(("signature", signed.signature))
+            .body(signed.body),
+        Err(error) => {
+            tracing::error!(%error, "cannot sign the key directory");
+            refuse(500, r#"{"error":"internal"}"#)
+        }
+    }
+}
+
 /// `GET /api/products`.
 async fn api_products(request: HttpRequest, shop: Data<Shop>) -> HttpResponse {
     let visitor = request.extensions().get::<Visitor>().cloned();
@@ -422,13 +459,20 @@ async fn main() -> Result<(), BoxError> {
     });
     let shop = Data::new(shop);
     let document = Data::new(Metadata(metadata.to_json()));
+    let own_key = dir.web_bot_auth_key(STORE_KEY_FILE)?;
+    let own = Data::new(OwnDirectory {
+        json: KeyDirectory::from_keys([own_key.verifying_key()]).to_json(),
+        key: own_key,
+    });
 
     let server = HttpServer::new(move || {
         App::new()
             .app_data(checks.clone())
             .app_data(shop.clone())
             .app_data(document.clone())
-            // The metadata is for any client, before any check (as in the axum store).
+            .app_data(own.clone())
+            // The metadata and key directory are for any client, before any check (as in the
+            // axum store).
             .route(
                 "/.well-known/oauth-protected-resource",
                 web::get().to(metadata_document),
@@ -437,6 +481,7 @@ async fn main() -> Result<(), BoxError> {
                 "/.well-known/oauth-protected-resource/mcp",
                 web::get().to(metadata_document),
             )
+            .route(DIRECTORY_PATH, web::get().to(key_directory))
             .service(
                 web::scope("")
                     .wrap(from_fn(bot_checks))
