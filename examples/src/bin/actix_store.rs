@@ -25,10 +25,10 @@
 //! cargo run -p examples --bin actix_store -- --addr 127.0.0.1:0 --data-dir /tmp/store
 //! ```
 //!
-//! The demo crawler's signing key and the development authority's key are the axum store's (in
-//! the data directory, created on first start), so `signing_client` can sign for either. On
-//! start it prints `listening <addr>`, two OAuth tokens
-//! for user `alice` (`orders:read`, then `orders:read orders:write`) and an API token with scope
+//! The demo crawler's signing key, the development authority's key and the store's own key are
+//! the axum store's (in the data directory, created on first start), so `signing_client` can
+//! sign for either. On start it prints `listening <addr>`, two OAuth tokens for user `alice`
+//! (`orders:read`, then `orders:read orders:write`) and an API token with scope
 //! `inventory:read`.
 //!
 //! It also publishes the store's own Web Bot Auth key directory, signed per request with
@@ -86,7 +86,7 @@ struct Cli {
     /// Where to listen (port 0: any free port, printed on the `listening` line).
     #[arg(long, default_value = "127.0.0.1:8082")]
     addr: SocketAddr,
-    /// Where the demo crawler's key is kept (shared with the axum store).
+    /// Where the keys are kept (the axum store's data directory works too).
     #[arg(long, default_value = "./.store-data")]
     data_dir: PathBuf,
 }
@@ -216,14 +216,12 @@ async fn bot_checks(
                 Outcome::Verified(agent) => Some(agent),
                 _ => None,
             };
-            let payer =
-                Payer::from_classification(&classification, false).map(|payer| match agent {
-                    Some(agent) => payer.with_keyid(agent.keyid.clone()),
-                    None => payer,
-                });
-            let covers = agent.map(|agent| move |name: &str| agent.covers_field(name));
-            let covers = covers.as_ref().map(|f| f as &dyn Fn(&str) -> bool);
-            match negotiate(*price, http_request.headers(), payer, covers) {
+            // Verified by signature here means this verifier's `Verified` outcome.
+            let payer = Payer::from_classification(&classification, false)
+                .zip(agent)
+                .map(|(payer, agent)| payer.with_keyid(agent.keyid.clone()));
+            let covers = |name: &str| agent.is_some_and(|agent| agent.covers_field(name));
+            match negotiate(*price, http_request.headers(), payer, Some(&covers)) {
                 Ok(agreed) => {
                     agreement = Some(agreed);
                     None
