@@ -35,6 +35,7 @@ pub mod layer;
 mod lint;
 mod lists;
 mod live;
+pub mod pay_per_crawl;
 pub mod policy;
 pub mod ranges;
 

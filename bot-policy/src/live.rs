@@ -35,7 +35,7 @@ use crate::ranges::RangeRegistry;
 
 /// A [`Policy`] that can be swapped for a new one at run time (hot reload).
 ///
-/// Cheap to clone: clones share the same slot, so a [`BotPolicyLayer`](crate::layer::BotPolicyLayer)
+/// Cheap to clone: clones share the same slot, so a `BotPolicyLayer`
 /// built from one clone sees replacements made through another.
 ///
 /// Rate-limit state belongs to the policy it was counted in: a reload starts every

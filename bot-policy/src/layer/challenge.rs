@@ -4,6 +4,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
 
 use super::record::RequestClassification;
+use crate::pay_per_crawl::set_json_headers;
 
 /// A request a `challenge` rule matched, as the [`ChallengeResponder`] sees it.
 #[derive(Debug)]
@@ -96,14 +97,6 @@ impl ChallengeResponder for DefaultChallenge {
 pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Bytes> {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    set_json_headers(response.headers_mut());
     response
 }

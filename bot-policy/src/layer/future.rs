@@ -10,9 +10,10 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::body::BotPolicyBody;
-use super::charge::{Agreement, CRAWLER_CHARGED, ChargeFuture, ChargeHook, ChargeRequest};
+use super::charge::{ChargeFuture, ChargeHook, ChargeRequest};
 use super::layer::{Action, Judgement, Settings};
 use super::record::PolicyDecision;
+use crate::pay_per_crawl::{Agreement, CRAWLER_CHARGED};
 
 /// Response headers naming the rule and action, when enabled.
 pub(crate) type DecisionHeaders = Option<[(HeaderName, HeaderValue); 2]>;
@@ -250,7 +251,7 @@ where
                                 "pay-per-crawl charge failed; the content is withheld"
                             );
                             drop(response);
-                            error.response().map(BotPolicyBody::own)
+                            error.response().map(|body| BotPolicyBody::own(body.into()))
                         }
                     };
                     return Poll::Ready(Ok(finish(response, this.headers)));

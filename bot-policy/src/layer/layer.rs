@@ -10,7 +10,7 @@ use tower_layer::Layer;
 use super::challenge::{
     Challenge, ChallengeResponder, ChallengeResponse, DefaultChallenge, json_response,
 };
-use super::charge::{self, Agreement, ChargeHook, Payer};
+use super::charge::ChargeHook;
 use super::record::{PolicyDecision, RequestClassification};
 use super::service::BotPolicyService;
 use crate::classify::{
@@ -18,6 +18,7 @@ use crate::classify::{
 };
 use crate::facts::RequestFacts;
 use crate::live::{LiveClassifier, LivePolicy};
+use crate::pay_per_crawl::{self, Agreement, Payer};
 use crate::policy::{Policy, Verdict};
 
 /// Finds the connection's peer address of a request.
@@ -224,9 +225,9 @@ impl Settings {
             Verdict::Charge(price) => {
                 let (payer, covers) = self.payer(&record, signature);
                 let can_bill = self.charge_hook.is_some();
-                match charge::exchange(price, headers, payer, covers.as_deref(), can_bill) {
+                match pay_per_crawl::exchange(price, headers, payer, covers.as_deref(), can_bill) {
                     Ok(agreement) => Action::PassCharged(agreement),
-                    Err(refusal) => Action::Respond(refusal.into_response()),
+                    Err(refusal) => Action::Respond(refusal.into_response().map(Bytes::from)),
                 }
             }
             // `Verdict` is non-exhaustive for users; a verdict this layer does not know is refused.

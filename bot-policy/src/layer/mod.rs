@@ -85,7 +85,8 @@
 //! header: the price headers are looked at only when a `charge` rule decided.
 //!
 //! A service that does not run tower layers (actix-web) runs the same exchange with
-//! [`negotiate`], given a [`Payer`] from its classification.
+//! [`pay_per_crawl::negotiate`](crate::pay_per_crawl::negotiate), given a [`Payer`] from its
+//! classification.
 //!
 //! # Rate limits shared through Redis
 //!
@@ -115,12 +116,10 @@ mod layer;
 mod record;
 mod service;
 
+pub use crate::pay_per_crawl::{ChargeError, Payer};
 pub use body::BotPolicyBody;
 pub use challenge::{Challenge, ChallengeResponder, ChallengeResponse, DefaultChallenge};
-pub use charge::{
-    Agreement, CRAWLER_CHARGED, CRAWLER_ERROR, CRAWLER_EXACT_PRICE, CRAWLER_MAX_PRICE,
-    CRAWLER_PRICE, ChargeError, ChargeHook, ChargeRequest, Payer, PaymentRefusal, negotiate,
-};
+pub use charge::{ChargeHook, ChargeRequest};
 pub use future::ResponseFuture;
 pub use layer::{BotPolicyLayer, PeerAddr};
 pub use record::{ClaimedBot, PolicyDecision, RequestClassification};

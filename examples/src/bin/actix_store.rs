@@ -50,7 +50,7 @@ use actix_web::web::{self, Bytes, Data};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
 use bot_policy::catalog::Catalog;
 use bot_policy::classify::{Classifier, Signals, SignatureOutcome};
-use bot_policy::layer::{Agreement, CRAWLER_CHARGED, ChargeError, Payer, negotiate};
+use bot_policy::pay_per_crawl::{Agreement, CRAWLER_CHARGED, ChargeError, Payer, negotiate};
 use bot_policy::ranges::RangeRegistry;
 use bot_policy::{Policy, RequestFacts, Verdict};
 use clap::Parser;
@@ -228,7 +228,7 @@ async fn bot_checks(
                 }
                 Err(refusal) => {
                     let (parts, body) = refusal.into_response().into_parts();
-                    Some(to_actix(parts.status, &parts.headers, body))
+                    Some(to_actix(parts.status, &parts.headers, body.into()))
                 }
             }
         }
@@ -261,7 +261,7 @@ async fn bot_checks(
             // The content is withheld: 403 `PaymentFailed` (declined) or 503 (unavailable).
             Err(error) => {
                 let (parts, body) = error.response().into_parts();
-                let refused = to_actix(parts.status, &parts.headers, body);
+                let refused = to_actix(parts.status, &parts.headers, body.into());
                 return Ok(response.into_response(refused).map_into_right_body());
             }
         }
