@@ -223,9 +223,12 @@ impl Settings {
             }
             Verdict::RateLimited { retry_after } => Action::Respond(rate_limited(retry_after)),
             Verdict::Charge(price) => {
-                let (payer, covers) = self.payer(&record, signature);
+                let payer = self.payer(&record, signature);
+                // A payer verified by its signature must have signed its offer too.
+                let by_signature = payer.as_ref().is_some_and(|p| p.verified_by == "signature");
+                let covers = |name: &str| !by_signature || signature.covers_field(name);
                 let can_bill = self.charge_hook.is_some();
-                match pay_per_crawl::exchange(price, headers, payer, covers.as_deref(), can_bill) {
+                match pay_per_crawl::exchange(price, headers, payer, Some(&covers), can_bill) {
                     Ok(agreement) => Action::PassCharged(agreement),
                     Err(refusal) => Action::Respond(refusal.into_response().map(Bytes::from)),
                 }
@@ -272,32 +275,21 @@ impl Settings {
         Signature::Absent
     }
 
-    /// Who pays, when the client is verified strongly enough; and, when `web-bot-auth`
-    /// verified its signature, whether that covers a header field.
-    #[allow(clippy::type_complexity)]
-    fn payer<'s>(
-        &self,
-        record: &RequestClassification,
-        signature: Signature<'s>,
-    ) -> (Option<Payer>, Option<Box<dyn Fn(&str) -> bool + 's>>) {
-        let Some(payer) = Payer::verified(
+    /// Who pays, when the client is verified strongly enough (with the key that signed, when
+    /// `web-bot-auth` verified it).
+    fn payer(&self, record: &RequestClassification, signature: Signature<'_>) -> Option<Payer> {
+        let payer = Payer::verified(
             record.verified_by(),
             self.charge_ip_verified,
             record
                 .bot()
                 .map(|bot| (bot.name.as_str(), bot.operator.as_str())),
             record.signature_agent(),
-        ) else {
-            return (None, None);
-        };
-        match signature {
-            #[cfg(feature = "web-bot-auth")]
-            Signature::WebBotAuth(agent) if payer.verified_by == "signature" => (
-                Some(payer.with_keyid(agent.keyid.clone())),
-                Some(Box::new(move |name: &str| agent.covers_field(name))),
-            ),
-            _ => (Some(payer), None),
-        }
+        )?;
+        Some(match signature.keyid() {
+            Some(keyid) if payer.verified_by == "signature" => payer.with_keyid(keyid),
+            _ => payer,
+        })
     }
 
     /// Metrics, and one `tracing` event per decision that is not `allow`.
@@ -385,6 +377,26 @@ enum Signature<'r> {
 }
 
 impl<'r> Signature<'r> {
+    /// The id of the key that signed, when `web-bot-auth` verified the signature.
+    fn keyid(self) -> Option<&'r str> {
+        match self {
+            #[cfg(feature = "web-bot-auth")]
+            Signature::WebBotAuth(agent) => Some(&agent.keyid),
+            _ => None,
+        }
+    }
+
+    /// Whether the signature covers the field `name`: known only when `web-bot-auth` verified
+    /// it; any other outcome is taken to cover it.
+    #[cfg_attr(not(feature = "web-bot-auth"), allow(unused_variables))]
+    fn covers_field(self, name: &str) -> bool {
+        match self {
+            #[cfg(feature = "web-bot-auth")]
+            Signature::WebBotAuth(agent) => agent.covers_field(name),
+            _ => true,
+        }
+    }
+
     fn outcome(self) -> SignatureOutcome<'r> {
         match self {
             Signature::Absent => SignatureOutcome::Absent,

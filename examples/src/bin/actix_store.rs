@@ -335,8 +335,8 @@ fn to_actix(status: http::StatusCode, headers: &http::HeaderMap, body: Bytes) ->
     response.body(body)
 }
 
-/// The protected resource metadata (RFC 9728), served as it is.
-struct Metadata(String);
+/// The protected resource metadata (RFC 9728), serialized once and served as it is.
+struct Metadata(Bytes);
 
 /// `GET /.well-known/oauth-protected-resource[/mcp]`: what the `401` challenges point to.
 async fn metadata_document(document: Data<Metadata>) -> HttpResponse {
@@ -456,7 +456,7 @@ async fn main() -> Result<(), BoxError> {
         ),
     });
     let shop = Data::new(shop);
-    let document = Data::new(Metadata(metadata.to_json()));
+    let document = Data::new(Metadata(Bytes::from(metadata.to_json())));
     let own_key = dir.web_bot_auth_key(STORE_KEY_FILE)?;
     let own = Data::new(OwnDirectory {
         json: KeyDirectory::from_keys([own_key.verifying_key()]).to_json(),
